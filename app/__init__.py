@@ -1,0 +1,69 @@
+"""Application factory. Importing this package has no side effects."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Flask
+
+from app.config import INSTANCE_DIR, PROJECT_ROOT, load_settings
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=str(INSTANCE_DIR),
+    )
+    app.config.update(load_settings(config))
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret_key()
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+    app.config["REMEMBER_COOKIE_HTTPONLY"] = True
+
+    _bind_extensions(app)
+    _register_blueprints(app)
+    _register_commands(app)
+    return app
+
+
+def _instance_secret_key() -> str:
+    """A key kept in instance/ so that sessions survive a restart when SECRET_KEY is unset."""
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def _bind_extensions(app: Flask) -> None:
+    from app import access
+    from app.auth.session import init_login
+    from app.db import db
+    from app.extensions import csrf
+
+    db.init_app(app)
+    csrf.init_app(app)
+    init_login(app)
+    access.init_app(app)
+
+    from app.templating import init_templating
+
+    init_templating(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.admin.views import bp as admin_bp
+    from app.auth.views import bp as auth_bp
+    from app.sites.views import bp as sites_bp
+
+    for bp in (auth_bp, sites_bp, admin_bp):
+        app.register_blueprint(bp)
+
+
+def _register_commands(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

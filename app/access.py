@@ -1,0 +1,117 @@
+"""The one place that decides what a user may see and do.
+
+Every view declares its rule with `@access(...)`; a `before_request` hook enforces it and
+refuses any endpoint that has none (deny by default; a test walks the URL map too).
+Object look-ups go through `get_or_404` and lists through `scope`, both of which limit
+to the user's sites, so another site's object is a 404, never a 403 that confirms it exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from flask import Flask, abort, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import ColumnElement, Select, false, true
+from sqlalchemy.orm import Session
+
+from app.domain.access import Permission, SiteScope, allows, site_scope
+
+F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M")
+
+
+@dataclass(frozen=True)
+class Rule:
+    public: bool = False
+    permission: Permission | None = None  # None: any signed-in user
+
+    def describe(self) -> str:
+        if self.public:
+            return "public"
+        return f"needs {self.permission.value}" if self.permission else "signed in"
+
+
+PUBLIC = Rule(public=True)
+SIGNED_IN = Rule()
+_STATIC_ENDPOINTS = {"static"}
+
+
+def access(rule: Rule | Permission) -> Callable[[F], F]:
+    """Declare who may call a view: `@access(PUBLIC)`, `@access(SIGNED_IN)`,
+    `@access(Permission.ADMINISTER)` (the permission must be held at some site)."""
+    resolved = rule if isinstance(rule, Rule) else Rule(permission=rule)
+
+    def mark(view: F) -> F:
+        view.access_rule = resolved  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def rule_for(app: Flask, endpoint: str) -> Rule | None:
+    if endpoint in _STATIC_ENDPOINTS or endpoint.endswith(".static"):
+        return PUBLIC
+    view = app.view_functions.get(endpoint)
+    return getattr(view, "access_rule", None)
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _enforce() -> Any:
+        if request.endpoint is None:  # 404 / 405: let Flask answer
+            return None
+        rule = rule_for(app, request.endpoint)
+        if rule is None:
+            abort(403)  # an endpoint nobody gave a rule is closed
+        if rule.public:
+            return None
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if rule.permission and not can(rule.permission, anywhere=True):
+            abort(403)
+        return None
+
+
+def grants() -> list:
+    if not current_user.is_authenticated:
+        return []
+    return current_user.domain_grants()
+
+
+def can(permission: Permission, site_id: int | None = None, *, anywhere: bool = False) -> bool:
+    return allows(grants(), permission, site_id, anywhere=anywhere)
+
+
+def require(permission: Permission, site_id: int | None) -> None:
+    """403 unless the user holds `permission` at that site (they can already see it)."""
+    if not can(permission, site_id):
+        abort(403)
+
+
+def visible_sites() -> SiteScope:
+    return site_scope(grants())
+
+
+def site_filter(site_column: ColumnElement[int]) -> ColumnElement[bool]:
+    scope = visible_sites()
+    if scope.all_sites:
+        return true()
+    if not scope.site_ids:
+        return false()
+    return site_column.in_(sorted(scope.site_ids))
+
+
+def scope(stmt: Select, site_column: ColumnElement[int]) -> Select:
+    """Limit a query to rows of the user's sites."""
+    return stmt.where(site_filter(site_column))
+
+
+def get_or_404(session: Session, stmt: Select, site_of: Callable[[Any], int | None]) -> Any:
+    """The one row `stmt` selects, if it belongs to one of the user's sites; else 404."""
+    obj = session.scalar(stmt)
+    if obj is None or not visible_sites().includes(site_of(obj)):
+        abort(404)
+    return obj

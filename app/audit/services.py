@@ -1,0 +1,107 @@
+"""The one write path: change a record and write its audit rows in the same transaction.
+
+Services call `create`, `update` or `record_event` and never commit; the caller (a view, a
+CLI command, a job) commits once, so data and audit land together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.audit.models import AuditEvent
+from app.auth.models import User
+from app.domain.audit import FieldChange, diff
+from app.model_base import Base, utcnow
+
+
+class ConflictError(Exception):
+    """Someone else saved this record since it was read (optimistic locking)."""
+
+    def __init__(self, obj: Base, expected_version: int) -> None:
+        super().__init__(f"{type(obj).__name__} changed since version {expected_version}")
+        self.obj = obj
+        self.expected_version = expected_version
+
+
+class ReasonRequired(ValueError):
+    """A change to saved data needs a reason."""
+
+
+def snapshot(obj: Base) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in type(obj).AUDITED}
+
+
+def _site_of(obj: Base) -> int | None:
+    if obj.__tablename__ == "sites":
+        return obj.id
+    return getattr(obj, "site_id", None)
+
+
+def _rows(obj: Base, action: str, changes: list[FieldChange], actor: User | None,
+          reason: str | None) -> list[AuditEvent]:
+    now = utcnow()
+    return [
+        AuditEvent(
+            occurred_at=now, actor_id=actor.id if actor else None, action=action,
+            entity_type=obj.__tablename__, entity_id=obj.id, site_id=_site_of(obj),
+            field=change.field, old_value=change.old, new_value=change.new, reason=reason,
+        )
+        for change in changes
+    ]
+
+
+def create(session: Session, obj: Base, *, actor: User | None, reason: str | None = None) -> Base:
+    session.add(obj)
+    session.flush()  # assigns the id the audit rows point at
+    session.add_all(_rows(obj, "create", diff({}, snapshot(obj)), actor, reason))
+    return obj
+
+
+def update(
+    session: Session,
+    obj: Base,
+    values: Mapping[str, Any],
+    *,
+    actor: User | None,
+    reason: str | None,
+    expected_version: int | None = None,
+    require_reason: bool = True,
+) -> list[FieldChange]:
+    """Apply `values` to `obj`; audit each changed field. Nothing changes on a conflict."""
+    if expected_version is not None and obj.version != expected_version:
+        raise ConflictError(obj, expected_version)
+    before = snapshot(obj)
+    changes = diff(before, {**before, **values})
+    if not changes:
+        return []
+    if require_reason and not (reason and reason.strip()):
+        raise ReasonRequired("Give a reason for this change.")
+    for name, value in values.items():
+        setattr(obj, name, value)
+    session.flush()  # the version column catches a concurrent writer here
+    session.add_all(_rows(obj, "update", changes, actor, reason))
+    return changes
+
+
+def record_event(
+    session: Session,
+    action: str,
+    *,
+    actor: User | None,
+    entity_type: str,
+    entity_id: int | None = None,
+    site_id: int | None = None,
+    detail: str | None = None,
+    reason: str | None = None,
+) -> AuditEvent:
+    """An event that is not a field change: a login, a role grant, a signature, …"""
+    event = AuditEvent(
+        occurred_at=utcnow(), actor_id=actor.id if actor else None, action=action,
+        entity_type=entity_type, entity_id=entity_id, site_id=site_id,
+        new_value=detail, reason=reason,
+    )
+    session.add(event)
+    return event

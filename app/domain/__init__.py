@@ -1,0 +1,1 @@
+"""The domain core: plain functions over plain values. No Flask, no database session."""

@@ -1,0 +1,45 @@
+"""Field-level differences between two states of a record, for the audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: str | None
+    new: str | None
+
+
+def render(value: Any) -> str | None:
+    """The text an inspector reads in the audit trail for a stored value."""
+    if value is None:
+        return None
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | float):
+        return format(value, "g") if isinstance(value, float) else str(value)
+    return str(value)
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[FieldChange]:
+    """Changes from `before` to `after`, in a stable order (sorted by field name).
+
+    A field missing on one side counts as None there, so creation is diff({}, state).
+    """
+    changes = []
+    for field in sorted(set(before) | set(after)):
+        old, new = render(before.get(field)), render(after.get(field))
+        if old != new:
+            changes.append(FieldChange(field, old, new))
+    return changes
