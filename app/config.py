@@ -20,8 +20,8 @@ def _bool(value: str) -> bool:
 
 # name -> (default, parser, one-line description)
 SETTINGS: dict[str, tuple[Any, Any, str]] = {
-    "APP_ENV": ("production", str, "production or development; development relaxes cookie security"),
-    "SECRET_KEY": (None, str, "signs cookies and CSRF tokens; kept in instance/secret_key if unset"),
+    "APP_ENV": ("production", str, "production or development (relaxes cookie security)"),
+    "SECRET_KEY": (None, str, "signs cookies and CSRF tokens; instance/secret_key if unset"),
     "DATABASE_URL": (
         f"sqlite:///{INSTANCE_DIR / 'ecrf.sqlite3'}",
         str,

@@ -10,7 +10,7 @@ from app.auth import services as accounts
 from app.domain.access import Role
 from app.sites import services as sites
 
-DEMO_PASSWORD = "lupus-demo-2026"  # noqa: S105 - a demo login, printed on purpose
+DEMO_PASSWORD = "lupus-demo-2026"
 
 DEMO_SITES = (
     ("SEOUL", "Demo Site · Seoul", "Asia/Seoul"),

@@ -7,11 +7,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.access import access
+from app.admin.forms import ActiveForm, GrantForm, SiteForm, UserForm
 from app.audit.models import AuditEvent
 from app.audit.services import ConflictError
 from app.auth import services as accounts
 from app.auth.models import RoleGrant, User
-from app.admin.forms import ActiveForm, GrantForm, SiteForm, UserForm
 from app.db import db
 from app.domain.access import Permission, Role
 from app.sites import services as sites
@@ -28,10 +28,10 @@ def _user_or_404(user_id: int) -> User:
 
 def _grant_form() -> GrantForm:
     form = GrantForm()
-    form.set_choices(
-        [(s.code, f"{s.code} · {s.name}") for s in db.session.scalars(select(Site).order_by(Site.code))],
-        [(s.code, s.code) for s in db.session.scalars(select(Study).order_by(Study.code))],
-    )
+    sites_ = db.session.scalars(select(Site).order_by(Site.code))
+    studies = db.session.scalars(select(Study).order_by(Study.code))
+    form.set_choices([(s.code, f"{s.code} · {s.name}") for s in sites_],
+                     [(s.code, s.code) for s in studies])
     return form
 
 

@@ -35,7 +35,7 @@ class User(Base):
         lazy="selectin",
     )
 
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    __mapper_args__ = {"version_id_col": version}
 
     AUDITED = ("username", "email", "full_name", "active")
 

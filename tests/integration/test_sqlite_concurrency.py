@@ -30,7 +30,7 @@ def test_eight_concurrent_read_then_write_transactions(app, session):
                         current = tx.get(Site, site.id, with_for_update=True)
                         audit.update(tx, current, {"name": f"w{n}-r{i}"}, actor=None,
                                      reason="load test")
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
@@ -63,7 +63,7 @@ def test_eight_concurrent_form_posts(app, two_sites):
                 resp = client.post("/admin/sites/new", data={
                     "code": f"P{n}X{i}", "name": f"Parallel {n}/{i}", "timezone": "Asia/Tokyo"})
                 statuses.append(resp.status_code)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=post, args=(n,)) for n in range(WRITERS)]

@@ -1,0 +1,178 @@
+"""Turning what people type into typed item values, with messages that say what is wrong."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from app.domain.definitions import FormDef, Item, ItemType
+from app.domain.rules import Context, Quantity, Result, evaluate
+from app.domain.units import UnitError, convert, to_decimal
+
+TITRE = re.compile(r"^\s*1\s*:\s*(\d+)\s*$")
+TRUE_WORDS = {"true", "yes", "y", "1"}
+FALSE_WORDS = {"false", "no", "n", "0"}
+
+
+class ValueProblem(ValueError):
+    """An entered value that cannot be accepted; the message is shown next to the field."""
+
+
+def parse(item: Item, raw: Any) -> Any:
+    """The typed value of `raw` for `item`, None for blank; raises ValueProblem."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    parser = _PARSERS[item.type]
+    value = parser(item, raw)
+    _check_hard_range(item, value)
+    return value
+
+
+def _number(raw: Any) -> Decimal:
+    if isinstance(raw, bool):
+        raise ValueProblem("Enter a number.")
+    try:
+        return to_decimal(raw)
+    except UnitError:
+        raise ValueProblem("Enter a number.") from None
+
+
+def _integer(item: Item, raw: Any) -> Decimal:
+    number = _number(raw)
+    if number != number.to_integral_value():
+        raise ValueProblem("Enter a whole number.")
+    return number
+
+
+def _decimal(item: Item, raw: Any) -> Decimal:
+    return _number(raw)
+
+
+def _quantity(item: Item, raw: Any) -> Quantity:
+    if not isinstance(raw, Mapping):
+        raise ValueProblem(f"Enter a value and a unit ({', '.join(item.units)}).")
+    unit = str(raw.get("unit") or "").strip()
+    if unit not in item.units:
+        shown = f"“{unit}” is not accepted" if unit else "Choose a unit"
+        raise ValueProblem(f"{shown}; accepted units: {', '.join(item.units)}.")
+    uln = raw.get("uln")
+    return Quantity(_number(raw.get("value")), unit,
+                    _number(uln) if item.uln and uln not in (None, "") else None)
+
+
+def _date(item: Item, raw: Any) -> date:
+    if isinstance(raw, date):
+        return raw
+    try:
+        return date.fromisoformat(str(raw).strip())
+    except ValueError:
+        raise ValueProblem("Enter a date as YYYY-MM-DD.") from None
+
+
+def _boolean(item: Item, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    word = str(raw).strip().lower()
+    if word in TRUE_WORDS | FALSE_WORDS:
+        return word in TRUE_WORDS
+    raise ValueProblem("Answer yes or no.")
+
+
+def _choice(item: Item, raw: Any) -> str:
+    code = str(raw).strip()
+    if code not in dict(item.codelist):
+        raise ValueProblem(f"Choose one of: {', '.join(c for c, _ in item.codelist)}.")
+    return code
+
+
+def _titre(item: Item, raw: Any) -> int:
+    match = TITRE.match(str(raw))
+    if not match or int(match.group(1)) == 0:
+        raise ValueProblem("Enter a titre as 1:N, e.g. 1:80.")
+    return int(match.group(1))
+
+
+def _text(item: Item, raw: Any) -> str:
+    return str(raw).strip()
+
+
+_PARSERS = {
+    ItemType.INTEGER: _integer, ItemType.DECIMAL: _decimal, ItemType.QUANTITY: _quantity,
+    ItemType.DATE: _date, ItemType.BOOLEAN: _boolean, ItemType.CHOICE: _choice,
+    ItemType.TITRE: _titre, ItemType.TEXT: _text,
+}
+
+
+def canonical(item: Item, value: Any) -> Decimal | None:
+    """A number in the protocol's unit, for range checks and storage."""
+    if isinstance(value, Quantity):
+        return convert(value.value, value.unit, item.unit or value.unit, item.code)
+    if isinstance(value, Decimal):
+        return value
+    return None
+
+
+def _check_hard_range(item: Item, value: Any) -> None:
+    number = canonical(item, value)
+    if number is not None and item.hard and not item.hard.contains(number):
+        raise ValueProblem(f"Outside the possible range {item.hard.describe(item.unit)}.")
+
+
+def outside_soft_range(item: Item, value: Any) -> bool:
+    number = canonical(item, value)
+    return number is not None and item.soft is not None and not item.soft.contains(number)
+
+
+def age_years(birth: date, at: date) -> int:
+    """Completed years; someone born on 29 February turns a year older on 1 March."""
+    return at.year - birth.year - ((at.month, at.day) < (birth.month, birth.day))
+
+
+def with_derived(form: FormDef, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Values plus those derived from them; a value given for a derived item is kept."""
+    result = dict(values)
+    for item in form.items.values():
+        if item.derived is None or result.get(item.code) is not None:
+            continue
+        kind, params = item.derived
+        args = dict(params)
+        if kind == "age_years" and result.get(args["birth"]) and result.get(args["at"]):
+            result[item.code] = Decimal(age_years(result[args["birth"]], result[args["at"]]))
+    return result
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A whole form's values after parsing: typed values and the problems found."""
+
+    values: dict[str, Any]
+    problems: dict[str, str]
+
+    def context(self, form: FormDef) -> Context:
+        items = form.items
+        hidden = hidden_items(form, self.values)
+        implausible = frozenset(code for code, value in self.values.items()
+                                if code in items and outside_soft_range(items[code], value))
+        return Context(self.values, hidden=hidden, implausible=implausible)
+
+
+def hidden_items(form: FormDef, values: Mapping[str, Any]) -> frozenset[str]:
+    ctx = Context(values)
+    return frozenset(item.code for item in form.items.values()
+                     if item.show_if is not None
+                     and evaluate(item.show_if, ctx).result is Result.NOT_MET)
+
+
+def parse_all(form: FormDef, raw: Mapping[str, Any]) -> Entry:
+    values: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for code, item in form.items.items():
+        try:
+            values[code] = parse(item, raw.get(code))
+        except ValueProblem as exc:
+            problems[code] = str(exc)
+    return Entry(with_derived(form, values), problems)
