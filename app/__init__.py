@@ -57,9 +57,12 @@ def _bind_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.auth.views import bp as auth_bp
+    from app.participants.views import bp as participants_bp
+    from app.screening.views import bp as screening_bp
     from app.sites.views import bp as sites_bp
+    from app.studies.views import bp as studies_bp
 
-    for bp in (auth_bp, sites_bp, admin_bp):
+    for bp in (auth_bp, sites_bp, admin_bp, studies_bp, screening_bp, participants_bp):
         app.register_blueprint(bp)
 
 

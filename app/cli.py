@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
 from typing import NoReturn
 
 import click
@@ -13,7 +13,10 @@ from app.auth import services as accounts
 from app.db import db
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, ensure_demo
 from app.domain.access import Role
+from app.screening.check import InputProblem, check_values
 from app.sites import services as sites
+from app.studies import services as study_services
+from app.studies.loader import DefinitionInvalid
 from app.studies.models import Study
 
 users = click.Group("users", help="Create, deactivate and grant roles to staff accounts.")
@@ -85,10 +88,62 @@ def create_site(code: str, name: str, timezone: str) -> None:
 
 @studies.command("load")
 def load_studies() -> None:
-    """Load every definition in schedules/ and forms/."""
-    files = [p for key in ("SCHEDULES_DIR", "FORMS_DIR")
-             for p in sorted(Path(current_app.config[key]).glob("*.y*ml"))]
-    click.echo(f"{len(files)} definition files found; nothing to load yet")
+    """Load every definition in schedules/ and forms/; a changed study gets a new version."""
+    protocols = _read_definitions()
+    with db.writing() as session:
+        reports = [study_services.store(session, p) for p in protocols]
+    for report in reports:
+        state = "new version" if report.changed else "unchanged"
+        click.echo(f"{report.code:<16} version {report.version:<3} {state}")
+    if not reports:
+        click.echo("no study definitions found")
+
+
+def _read_definitions() -> list:
+    config = current_app.config
+    try:
+        return study_services.read_definitions(config["SCHEDULES_DIR"], config["FORMS_DIR"])
+    except DefinitionInvalid as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        raise click.ClickException(f"{len(exc.errors)} definition error(s); nothing loaded") \
+            from None
+
+
+@studies.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def list_studies(fmt: str) -> None:
+    """Each loaded study's code, title, registry number and current version."""
+    rows = [{"code": v.study.code, "title": v.study.title, "registry_id": v.study.registry_id,
+             "version": v.version} for v in study_services.current_versions(db.session)]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['code']:<16} v{row['version']:<3} {row['registry_id'] or '-':<12} "
+                   f"{row['title']}")
+
+
+eligibility = click.Group("eligibility", help="Check candidates against a study's criteria.")
+
+
+@eligibility.command("check")
+@click.argument("study_code")
+@click.option("--subgroup", default=None, help="Sub-group code, for studies that have them.")
+@click.option("--input", "input_file", type=click.File("r"), required=True,
+              help="JSON of item values, e.g. {\"CREAT\": {\"value\": 1.3, \"unit\": \"mg/dL\"}}.")
+def check_eligibility(study_code: str, subgroup: str | None, input_file) -> None:
+    """Print the verdict and each criterion's result as JSON."""
+    protocol = next((p for p in _read_definitions() if p.study.code == study_code), None)
+    if protocol is None:
+        raise click.ClickException(f"no study {study_code!r} in schedules/")
+    try:
+        verdict = check_values(protocol, json.load(input_file), subgroup)
+    except InputProblem as exc:
+        for line in exc.problems:
+            click.echo(line, err=True)
+        raise click.ClickException("the input has problems; nothing was checked") from None
+    click.echo(json.dumps(verdict.as_dict(), indent=2, ensure_ascii=False))
 
 
 @click.command("demo")
@@ -103,5 +158,5 @@ def demo() -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (users, sites_cli, studies, demo):
+    for group in (users, sites_cli, studies, eligibility, demo):
         app.cli.add_command(group)

@@ -2,8 +2,16 @@
 
 from app.audit.models import AuditEvent
 from app.auth.models import AuthSession, RoleGrant, User
+from app.crf.models import CrfEntry, ItemValue
 from app.model_base import Base
+from app.participants.models import Participant, SiteSequence
+from app.randomization.models import Assignment, RandomizationScheme
+from app.screening.models import Screening
 from app.sites.models import Site
-from app.studies.models import Study
+from app.studies.models import ProtocolVersion, Study
 
-__all__ = ["AuditEvent", "AuthSession", "Base", "RoleGrant", "Site", "Study", "User"]
+__all__ = [
+    "Assignment", "AuditEvent", "AuthSession", "Base", "CrfEntry", "ItemValue", "Participant",
+    "ProtocolVersion", "RandomizationScheme", "RoleGrant", "Screening", "Site", "SiteSequence",
+    "Study", "User",
+]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -94,3 +95,17 @@ from hypothesis import settings as _hypothesis_settings  # noqa: E402
 # A shared CI machine has slow moments; a deadline would make property tests flaky.
 _hypothesis_settings.register_profile("default", deadline=None)
 _hypothesis_settings.load_profile("default")
+
+
+MINI = Path(__file__).parent / "data" / "mini"
+
+
+@pytest.fixture
+def mini_study(session: Session):
+    """The small test study (tests/data/mini) stored as protocol version 1."""
+    from app.studies import services as study_services
+
+    (protocol,) = study_services.read_definitions(MINI / "schedules", MINI / "forms")
+    study_services.store(session, protocol)
+    session.commit()
+    return protocol

@@ -40,23 +40,32 @@ def _site_of(obj: Base) -> int | None:
     return getattr(obj, "site_id", None)
 
 
-def _rows(obj: Base, action: str, changes: list[FieldChange], actor: User | None,
-          reason: str | None) -> list[AuditEvent]:
+def record_changes(
+    session: Session, changes: list[FieldChange], *, action: str, entity_type: str,
+    entity_id: int, site_id: int | None, actor: User | None, reason: str | None,
+) -> None:
+    """One audit row per changed field, all with the same time."""
     now = utcnow()
-    return [
+    session.add_all(
         AuditEvent(
             occurred_at=now, actor_id=actor.id if actor else None, action=action,
-            entity_type=obj.__tablename__, entity_id=obj.id, site_id=_site_of(obj),
+            entity_type=entity_type, entity_id=entity_id, site_id=site_id,
             field=change.field, old_value=change.old, new_value=change.new, reason=reason,
         )
         for change in changes
-    ]
+    )
+
+
+def _record(session: Session, obj: Base, action: str, changes: list[FieldChange],
+            actor: User | None, reason: str | None) -> None:
+    record_changes(session, changes, action=action, entity_type=obj.__tablename__,
+                   entity_id=obj.id, site_id=_site_of(obj), actor=actor, reason=reason)
 
 
 def create(session: Session, obj: Base, *, actor: User | None, reason: str | None = None) -> Base:
     session.add(obj)
     session.flush()  # assigns the id the audit rows point at
-    session.add_all(_rows(obj, "create", diff({}, snapshot(obj)), actor, reason))
+    _record(session, obj, "create", diff({}, snapshot(obj)), actor, reason)
     return obj
 
 
@@ -82,7 +91,7 @@ def update(
     for name, value in values.items():
         setattr(obj, name, value)
     session.flush()  # the version column catches a concurrent writer here
-    session.add_all(_rows(obj, "update", changes, actor, reason))
+    _record(session, obj, "update", changes, actor, reason)
     return changes
 
 

@@ -127,6 +127,7 @@ class Protocol:
     study: StudyDef
     forms: dict[str, FormDef] = field(default_factory=dict)
     content_hash: str = ""
+    documents: dict = field(default_factory=dict, compare=False, repr=False)  # as loaded
 
     @property
     def screening(self) -> FormDef:

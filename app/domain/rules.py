@@ -6,7 +6,7 @@ range is flagged for review. Rules drive eligibility criteria and form branching
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -114,20 +114,24 @@ class Context:
 def referenced_items(rule: Rule) -> tuple[str, ...]:
     """Every item code a rule reads, in order of first use."""
     seen: dict[str, None] = {}
-    for node in _walk(rule):
-        if isinstance(node, Is | In | Compare | Within):
+    for node in walk(rule):
+        if isinstance(node, LEAVES):
             seen[node.item] = None
         if isinstance(node, Within):
             seen[node.before] = None
     return tuple(seen)
 
 
-def _walk(rule: Rule):
+LEAVES = (Is, In, Compare, Within)
+
+
+def walk(rule: Rule) -> Iterator[Rule]:
+    """The rule and every rule inside it, depth first."""
     yield rule
     children = rule.rules if isinstance(rule, All | AnyOf | Count) else (
         (rule.rule,) if isinstance(rule, Not) else ())
     for child in children:
-        yield from _walk(child)
+        yield from walk(child)
 
 
 def evaluate(rule: Rule, ctx: Context) -> Outcome:

@@ -1,0 +1,115 @@
+"""WTForms built at run time from a CRF definition; field names are the item codes.
+
+Fields only collect text; `app.domain.values.parse_all` decides what is valid, so the
+browser, the CLI and the API give the same message for the same input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import Field, Form, FormField, HiddenField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional
+
+from app.domain.definitions import FormDef, Item, ItemType
+from app.domain.values import parse_all
+
+
+def raw_of(field: Field) -> Any:
+    if isinstance(field, FormField):
+        return {k: (v or "").strip() for k, v in field.data.items()}
+    return field.data
+
+
+def _label(item: Item) -> str:
+    return f"{item.label} ({item.code})"
+
+
+def _quantity(item: Item) -> Field:
+    class QuantityForm(Form):
+        value = StringField("Value", render_kw={"inputmode": "decimal"})
+        unit = SelectField("Unit", choices=[SelectChoice(u, u) for u in item.units],
+                           validate_choice=False)
+        if item.uln:
+            uln = StringField("Lab upper limit of normal", render_kw={"inputmode": "decimal"})
+
+    return FormField(QuantityForm, label=_label(item))
+
+
+def _boolean(item: Item) -> Field:
+    return RadioField(_label(item), choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No")],
+                      validators=[Optional()], validate_choice=False)
+
+
+def _choice(item: Item) -> Field:
+    choices = [SelectChoice("", "—")] + [SelectChoice(c, label) for c, label in item.codelist]
+    return SelectField(_label(item), choices=choices, validate_choice=False)
+
+
+def _text_like(kind: str | None = None, placeholder: str | None = None,
+               inputmode: str | None = None) -> Callable[[Item], Field]:
+    def make(item: Item) -> Field:
+        attrs = {k: v for k, v in (("type", kind), ("placeholder", placeholder),
+                                   ("inputmode", inputmode)) if v}
+        return StringField(_label(item), validators=[Length(max=2000)],
+                           render_kw=attrs)
+
+    return make
+
+
+FIELD_BUILDERS: dict[ItemType, Callable[[Item], Field]] = {
+    ItemType.TEXT: _text_like(),
+    ItemType.INTEGER: _text_like(inputmode="numeric"),
+    ItemType.DECIMAL: _text_like(inputmode="decimal"),
+    ItemType.QUANTITY: _quantity,
+    ItemType.DATE: _text_like(kind="date"),
+    ItemType.BOOLEAN: _boolean,
+    ItemType.CHOICE: _choice,
+    ItemType.TITRE: _text_like(placeholder="1:80"),
+}
+
+
+class CrfForm(FlaskForm):
+    entry_version = HiddenField()
+    change_reason = StringField("Reason for changing saved values",
+                                validators=[Length(max=500)])
+
+    definition: FormDef
+    problems: dict[str, str]
+
+    def validate(self, extra_validators=None) -> bool:
+        """WTForms checks the token and lengths; the domain parser checks every value."""
+        ok = super().validate(extra_validators)
+        self.problems = parse_all(self.definition, self.raw_values()).problems
+        return ok and not self.problems
+
+    def item_fields(self, section_index: int) -> list[tuple[Item, Field | None]]:
+        items = self.definition.sections[section_index].items
+        return [(item, getattr(self, item.code, None)) for item in items]
+
+    def raw_values(self) -> dict[str, Any]:
+        return {code: raw_of(getattr(self, code)) for code in self.definition.items
+                if hasattr(self, code)}
+
+
+def form_class(definition: FormDef) -> type[CrfForm]:
+    """A form class for one CRF definition; derived items get no field."""
+    attrs: dict[str, Any] = {"definition": definition}
+    for item in definition.items.values():
+        if item.derived is None:
+            attrs[item.code] = FIELD_BUILDERS[item.type](item)
+    return type(f"{definition.code}Form", (CrfForm,), attrs)
+
+
+def initial_data(definition: FormDef, raw: dict[str, Any]) -> dict[str, Any]:
+    """Stored values in the shape the fields display."""
+    data: dict[str, Any] = {}
+    for code, value in raw.items():
+        item = definition.items.get(code)
+        if item is None or value is None:
+            continue
+        data[code] = {k: v or "" for k, v in value.items()} if isinstance(value, dict) else value
+    return data

@@ -1,0 +1,114 @@
+"""Saving CRF values: as entered, in the protocol's unit, and audited item by item."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.audit import services as audit
+from app.auth.models import User
+from app.crf.models import CrfEntry, ItemValue
+from app.domain.audit import FieldChange
+from app.domain.definitions import FormDef, Item
+from app.domain.rules import Quantity
+from app.domain.values import Entry, canonical, parse_all
+from app.model_base import utcnow
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    entry: Entry  # typed values and the problems found
+    changes: list[FieldChange]
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _stored(item: Item, value: Any) -> dict[str, Any]:
+    """The columns of an ItemValue for a typed value."""
+    if isinstance(value, Quantity):
+        return {"value": _as_text(value.value), "unit": value.unit, "uln": _as_text(value.uln),
+                "canonical_value": canonical(item, value), "canonical_unit": item.unit}
+    if item.type.value == "titre" and value is not None:
+        return {"value": f"1:{value}", "unit": None, "uln": None, "canonical_value": value,
+                "canonical_unit": None}
+    return {"value": _as_text(value), "unit": None, "uln": None,
+            "canonical_value": canonical(item, value), "canonical_unit": None}
+
+
+def typed_values(form: FormDef, entry: CrfEntry) -> Entry:
+    return parse_all(form, entry.raw_values())
+
+
+def save(session: Session, crf: CrfEntry, form: FormDef, raw: Mapping[str, Any], *,
+         actor: User, reason: str | None, expected_version: int | None = None) -> SaveResult:
+    """Save every value that parses; report the others. Changing a saved value needs a reason.
+
+    Raises ConflictError if someone saved this CRF since `expected_version`, and
+    ReasonRequired (saving nothing) if a saved value would change without a reason.
+    """
+    if expected_version is not None and crf.version != expected_version:
+        raise audit.ConflictError(crf, expected_version)
+    parsed = parse_all(form, raw)
+    existing = {v.item_code: v for v in crf.values}
+    planned = _plan(form, parsed, existing)
+    changes = [FieldChange(code, existing[code].shown() if code in existing else None,
+                           _shown(cols)) for code, cols in planned]
+    edits = [c for c in changes if c.old not in (None, "")]
+    if edits and not (reason and reason.strip()):
+        raise audit.ReasonRequired(
+            "Give a reason for changing saved values: " + ", ".join(c.field for c in edits))
+    for code, cols in planned:
+        row = existing.get(code)
+        if row is None:
+            crf.values.append(ItemValue(item_code=code, **cols))
+        else:
+            for name, value in cols.items():
+                setattr(row, name, value)
+    if planned:
+        crf.updated_at = utcnow()
+        session.flush()  # bumps the CRF version; catches a concurrent writer
+        _audit(session, crf, changes, actor, reason)
+    return SaveResult(parsed, changes)
+
+
+def _plan(form: FormDef, parsed: Entry, existing: dict[str, ItemValue]) -> list[tuple[str, dict]]:
+    """Which item values change, and to what; items with problems are left as they were."""
+    planned = []
+    for code, item in form.items.items():
+        if code in parsed.problems or item.derived is not None:
+            continue
+        cols = _stored(item, parsed.values.get(code))
+        row = existing.get(code)
+        before = _shown({k: getattr(row, k) for k in ("value", "unit", "uln")}) if row else None
+        if (before or None) != (_shown(cols) or None):
+            planned.append((code, cols))
+    return planned
+
+
+def _shown(cols: Mapping[str, Any]) -> str | None:
+    value = cols.get("value")
+    if value is None:
+        return None
+    text = f"{value} {cols['unit']}" if cols.get("unit") else value
+    return f"{text} (ULN {cols['uln']})" if cols.get("uln") else text
+
+
+def _audit(session: Session, crf: CrfEntry, changes: list[FieldChange], actor: User,
+           reason: str | None) -> None:
+    entered = [c for c in changes if not c.old]
+    edited = [c for c in changes if c.old]
+    where = {"entity_type": "crf_entries", "entity_id": crf.id, "site_id": crf.site_id,
+             "actor": actor}
+    audit.record_changes(session, entered, action="enter", reason=None, **where)
+    audit.record_changes(session, edited, action="update", reason=reason, **where)

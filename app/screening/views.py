@@ -1,0 +1,204 @@
+"""Screening in the browser: start, fill the CRF, see each criterion, decide, enrol."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from app import access
+from app.access import access as rule
+from app.audit.services import ConflictError, ReasonRequired
+from app.crf import services as crf_services
+from app.crf.forms import form_class, initial_data
+from app.db import db
+from app.domain.access import Permission
+from app.screening import services
+from app.screening.models import Screening
+from app.sites.models import Site
+from app.studies.services import current_versions
+
+bp = Blueprint("screening", __name__, url_prefix="/screening")
+
+
+class StartForm(FlaskForm):
+    study = SelectField("Study", validate_choice=True)
+    site = SelectField("Site", validate_choice=True)
+    screening_number = StringField("Screening number", validators=[DataRequired(),
+                                                                   Length(max=40)])
+
+
+class SubgroupForm(FlaskForm):
+    subgroup = SelectField("Sub-group", validate_choice=True)
+
+
+class DecisionForm(FlaskForm):
+    """Fail or enrol: the button carries the decision; the token guards it."""
+
+
+def _load(screening_id: int) -> Screening:
+    stmt = select(Screening).where(Screening.id == screening_id)
+    return access.get_or_404(db.session, stmt, lambda s: s.site_id)
+
+
+def _entry_sites() -> list[Site]:
+    sites = db.session.scalars(access.scope(select(Site), Site.id).order_by(Site.code))
+    return [s for s in sites if access.can(Permission.ENTER_DATA, s.id)]
+
+
+@bp.route("/")
+@rule(Permission.VIEW_SITE)
+def log():
+    """The screening log: every candidate screened at the user's sites."""
+    rows = db.session.scalars(access.scope(select(Screening), Screening.site_id)
+                              .order_by(Screening.started_at.desc())).all()
+    return render_template("screening/log.html", screenings=rows)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@rule(Permission.ENTER_DATA)
+def start():
+    versions = {v.study.code: v for v in current_versions(db.session)}
+    sites = {s.code: s for s in _entry_sites()}
+    form = StartForm()
+    form.study.choices = [SelectChoice(c, f"{c} · {v.study.title[:80]}")
+                          for c, v in versions.items()]
+    form.site.choices = [SelectChoice(c, f"{c} · {s.name}") for c, s in sites.items()]
+    if form.validate_on_submit():
+        try:
+            screening = services.start(db.session, versions[form.study.data],
+                                       sites[form.site.data], form.screening_number.data,
+                                       actor=current_user)
+        except services.ScreeningError as exc:
+            getattr(form, exc.field or "screening_number").errors.append(str(exc))
+        else:
+            db.session.commit()
+            return redirect(url_for("screening.detail", screening_id=screening.id))
+    return render_template("screening/start.html", form=form)
+
+
+def _crf_form(screening: Screening, formdata=None):
+    definition = services.protocol(screening).screening
+    cls = form_class(definition)
+    form = cls(formdata=formdata, data=initial_data(definition, screening.entry.raw_values()))
+    if formdata is None:
+        form.entry_version.data = str(screening.entry.version)
+    return form
+
+
+def _render(screening: Screening, crf_form, status: int = 200, conflict: bool = False):
+    protocol = services.protocol(screening)
+    subgroup_form = SubgroupForm(subgroup=screening.subgroup)
+    subgroup_form.subgroup.choices = [SelectChoice(s.code, s.name)
+                                      for s in protocol.study.subgroups]
+    definition = protocol.screening
+    typed = crf_services.typed_values(definition, screening.entry).values
+    derived = {c: typed.get(c) for c, item in definition.items.items() if item.derived}
+    return render_template(
+        "screening/detail.html", screening=screening, protocol=protocol, form=crf_form,
+        derived=derived, stored=_shown_values(screening) if conflict else {},
+        verdict=services.verdict(screening), subgroup_form=subgroup_form,
+        decision_form=DecisionForm(), conflict=conflict,
+        can_enroll=access.can(Permission.SIGN, screening.site_id),
+        can_enter=access.can(Permission.ENTER_DATA, screening.site_id),
+    ), status
+
+
+def _shown_values(screening: Screening) -> dict[str, str]:
+    db.session.refresh(screening.entry)
+    return {v.item_code: v.shown() for v in screening.entry.values}
+
+
+@bp.route("/<int:screening_id>", methods=["GET", "POST"])
+@rule(Permission.VIEW_SITE)
+def detail(screening_id: int):
+    screening = _load(screening_id)
+    if request.method == "GET":
+        return _render(screening, _crf_form(screening))
+    access.require(Permission.ENTER_DATA, screening.site_id)
+    form = _crf_form(screening, request.form)
+    valid = form.validate()
+    if form.errors.get("csrf_token"):
+        abort(400)
+    try:
+        services.save_screening_values(
+            db.session, screening, form.raw_values(), actor=current_user,
+            reason=form.change_reason.data, expected_version=int(form.entry_version.data or 0))
+    except ConflictError:
+        db.session.rollback()
+        return _render(screening, form, 409, conflict=True)
+    except (ReasonRequired, services.ScreeningError) as exc:
+        db.session.rollback()
+        form.change_reason.errors = [str(exc)]
+        return _render(screening, form, 400)
+    db.session.commit()
+    if not valid:
+        flash("Saved what could be saved; fix the values marked below.", "error")
+        form.entry_version.data = str(screening.entry.version)
+        return _render(screening, form, 400)
+    flash("Saved.", "success")
+    return redirect(url_for("screening.detail", screening_id=screening.id) + "#verdict")
+
+
+@bp.route("/<int:screening_id>/subgroup", methods=["POST"])
+@rule(Permission.ENTER_DATA)
+def subgroup(screening_id: int):
+    screening = _load(screening_id)
+    access.require(Permission.ENTER_DATA, screening.site_id)
+    form = SubgroupForm()
+    form.subgroup.choices = [SelectChoice(s.code, s.name)
+                             for s in services.protocol(screening).study.subgroups]
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.set_subgroup(db.session, screening, form.subgroup.data, actor=current_user)
+    except services.ScreeningError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("screening.detail", screening_id=screening.id))
+    db.session.commit()
+    flash("Sub-group set.", "success")
+    return redirect(url_for("screening.detail", screening_id=screening.id) + "#verdict")
+
+
+def _load_for(screening_id: int, permission: Permission) -> Screening:
+    screening = _load(screening_id)
+    access.require(permission, screening.site_id)
+    if not DecisionForm().validate_on_submit():
+        abort(400)
+    return screening
+
+
+def _refused(screening: Screening, exc: Exception):
+    db.session.rollback()
+    flash(str(exc), "error")
+    return redirect(url_for("screening.detail", screening_id=screening.id) + "#verdict")
+
+
+@bp.route("/<int:screening_id>/fail", methods=["POST"])
+@rule(Permission.ENTER_DATA)
+def fail(screening_id: int):
+    screening = _load_for(screening_id, Permission.ENTER_DATA)
+    try:
+        services.record_failure(db.session, screening, actor=current_user)
+    except services.ScreeningError as exc:
+        return _refused(screening, exc)
+    db.session.commit()
+    flash(f"Screen failure of {screening.screening_number} recorded.", "success")
+    return redirect(url_for("screening.log"))
+
+
+@bp.route("/<int:screening_id>/enroll", methods=["POST"])
+@rule(Permission.SIGN)
+def enroll(screening_id: int):
+    screening = _load_for(screening_id, Permission.SIGN)
+    try:
+        participant = services.enroll(db.session, screening, actor=current_user)
+    except services.ScreeningError as exc:
+        return _refused(screening, exc)
+    db.session.commit()
+    flash(f"Enrolled as {participant.participant_code}.", "success")
+    return redirect(url_for("participants.detail", participant_id=participant.id))
