@@ -7,6 +7,7 @@ from typing import NoReturn
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from app.auth import services as accounts
@@ -19,9 +20,9 @@ from app.studies import services as study_services
 from app.studies.loader import DefinitionInvalid
 from app.studies.models import Study
 
-users = click.Group("users", help="Create, deactivate and grant roles to staff accounts.")
-sites_cli = click.Group("sites", help="Trial sites.")
-studies = click.Group("studies", help="Study definitions in schedules/ and forms/.")
+users = AppGroup("users", help="Create, deactivate and grant roles to staff accounts.")
+sites_cli = AppGroup("sites", help="Trial sites.")
+studies = AppGroup("studies", help="Study definitions in schedules/ and forms/.")
 
 
 def _fail(message: str) -> NoReturn:
@@ -124,7 +125,7 @@ def list_studies(fmt: str) -> None:
                    f"{row['title']}")
 
 
-eligibility = click.Group("eligibility", help="Check candidates against a study's criteria.")
+eligibility = AppGroup("eligibility", help="Check candidates against a study's criteria.")
 
 
 @eligibility.command("check")
@@ -147,6 +148,7 @@ def check_eligibility(study_code: str, subgroup: str | None, input_file) -> None
 
 
 @click.command("demo")
+@with_appcontext
 def demo() -> None:
     """Create the demo sites and accounts if missing, and print the logins."""
     with db.writing() as session:
