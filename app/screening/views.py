@@ -53,10 +53,13 @@ def _entry_sites() -> list[Site]:
 @bp.route("/")
 @rule(Permission.VIEW_SITE)
 def log():
-    """The screening log: every candidate screened at the user's sites."""
-    rows = db.session.scalars(access.scope(select(Screening), Screening.site_id)
-                              .order_by(Screening.started_at.desc())).all()
-    return render_template("screening/log.html", screenings=rows)
+    """The screening log: candidates screened at one site (?site=CODE) or all the user's."""
+    stmt = access.scope(select(Screening), Screening.site_id)
+    site_code = request.args.get("site")
+    if site_code:
+        stmt = stmt.join(Site).where(Site.code == site_code)
+    rows = db.session.scalars(stmt.order_by(Screening.started_at.desc())).all()
+    return render_template("screening/log.html", screenings=rows, site_code=site_code)
 
 
 @bp.route("/new", methods=["GET", "POST"])

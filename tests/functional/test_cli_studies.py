@@ -85,3 +85,24 @@ def test_check_reports_bad_units(runner, tmp_path):
     assert result.exit_code == 1
     assert "CREAT: “mmol/mol” is not accepted; accepted units: umol/L, mg/dL." in result.output
     assert "NOPE: not an item of MINI_SCR" in result.output
+
+
+def test_seed_candidates_through_the_cli(database_url):
+    """The four seed studies' whole candidates, checked the way the README shows."""
+    from app.config import PROJECT_ROOT
+
+    app = make_test_app(database_url)
+    runner = app.test_cli_runner()
+    for path in sorted((PROJECT_ROOT / "tests/data/eligibility/candidates").glob("*.json")):
+        values = json.loads(path.read_text())
+        subgroup = values.pop("_subgroup", None)
+        study = {"cs20at04": "CS20AT04", "ucmsc": "UCMSC-LN", "nct00698191": "ALLOMSC-SLE",
+                 "cd19": "CD19CART-SLE"}[path.stem.split("_")[0]]
+        args = ["eligibility", "check", study, "--input", "-"]
+        if subgroup:
+            args += ["--subgroup", subgroup]
+        result = runner.invoke(args=args, input=json.dumps(values))
+        assert result.exit_code == 0, (path.name, result.output)
+        expected = not path.stem.endswith("ineligible")
+        assert json.loads(result.output)["eligible"] is expected, path.name
+    app.extensions["db_engine"].dispose()

@@ -136,3 +136,15 @@ def test_other_sites_screenings_are_404(client, session, two_sites, mini_study):
     assert client.get(f"/screening/{sid}").status_code == 404
     assert client.post(f"/screening/{sid}/fail").status_code == 404
     assert "SCR-040" not in client.get("/screening/").get_data(as_text=True)
+
+
+def test_screening_log_per_site(client, session, two_sites, mini_study):
+    login(client, "root-admin")
+    client.post("/screening/new", data={"study": "MINI", "site": "SITEA",
+                                         "screening_number": "A-1"})
+    client.post("/screening/new", data={"study": "MINI", "site": "SITEB",
+                                         "screening_number": "B-1"})
+    page_a = client.get("/screening/?site=SITEA").get_data(as_text=True)
+    assert "A-1" in page_a and "B-1" not in page_a
+    both = client.get("/screening/").get_data(as_text=True)
+    assert "A-1" in both and "B-1" in both
