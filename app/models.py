@@ -9,9 +9,25 @@ from app.randomization.models import Assignment, RandomizationScheme
 from app.screening.models import Screening
 from app.sites.models import Site
 from app.studies.models import ProtocolVersion, Study
+from app.visits.models import Deviation, ParticipantEvent, Visit
 
 __all__ = [
-    "Assignment", "AuditEvent", "AuthSession", "Base", "CrfEntry", "ItemValue", "Participant",
-    "ProtocolVersion", "RandomizationScheme", "RoleGrant", "Screening", "Site", "SiteSequence",
-    "Study", "User",
+    "Assignment",
+    "AuditEvent",
+    "AuthSession",
+    "Base",
+    "CrfEntry",
+    "Deviation",
+    "ItemValue",
+    "Participant",
+    "ParticipantEvent",
+    "ProtocolVersion",
+    "RandomizationScheme",
+    "RoleGrant",
+    "Screening",
+    "Site",
+    "SiteSequence",
+    "Study",
+    "User",
+    "Visit",
 ]

@@ -18,10 +18,15 @@ class CrfEntry(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     protocol_version_id: Mapped[int] = mapped_column(ForeignKey("protocol_versions.id"))
     form_code: Mapped[str] = mapped_column(String(40))
+    screening_id: Mapped[int | None] = mapped_column(ForeignKey("screenings.id"), unique=True)
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), index=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
+    sequence: Mapped[int] = mapped_column(default=1)  # instance number of a repeating form
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
 
+    screening = relationship("Screening", back_populates="entry")
     values: Mapped[list[ItemValue]] = relationship(back_populates="entry", lazy="selectin",
                                                    order_by="ItemValue.id")
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from app.domain.rules import Rule
+from app.domain.schedule import Schedule
 
 
 class ItemType(StrEnum):
@@ -87,6 +88,7 @@ class FormDef:
     sections: tuple[Section, ...]
     criteria: tuple[Criterion, ...] = ()
     source: str = ""  # the file it was loaded from
+    repeating: bool = False  # a visit may hold any number of these (adverse events, …)
 
     @property
     def items(self) -> dict[str, Item]:
@@ -118,6 +120,7 @@ class StudyDef:
     target_enrollment: int | None = None
     randomization: Randomization | None = None
     source: str = ""
+    schedule: Schedule = field(default_factory=Schedule)
 
 
 @dataclass(frozen=True)

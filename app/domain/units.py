@@ -103,6 +103,15 @@ def _molar_variants(quantity: pint.Quantity, analyte: str | None) -> list[pint.Q
     return variants
 
 
+def product(value: Decimal, unit: str, by_value: Decimal, by_unit: str, target: str) -> Decimal:
+    """(value unit) × (by_value by_unit) in `target`, e.g. 2.0e6 cells/kg × 58 kg in cells."""
+    result = _quantity(to_decimal(value), unit) * _quantity(to_decimal(by_value), by_unit)
+    try:
+        return _round(Decimal(result.to(REGISTRY.parse_units(UNITS[target])).magnitude))
+    except (pint.DimensionalityError, KeyError):
+        raise UnitError(f"{unit} × {by_unit} cannot be expressed in {target}") from None
+
+
 def measure(value: Decimal | int | float | str, unit: str, accepted: tuple[str, ...],
             canonical: str, analyte: str | None = None) -> Measurement:
     """Check an entered value's unit against the accepted ones and convert it."""

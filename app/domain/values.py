@@ -11,7 +11,7 @@ from typing import Any
 
 from app.domain.definitions import FormDef, Item, ItemType
 from app.domain.rules import Context, Quantity, Result, evaluate
-from app.domain.units import UnitError, convert, to_decimal
+from app.domain.units import UnitError, convert, product, to_decimal
 
 TITRE = re.compile(r"^\s*1\s*:\s*(\d+)\s*$")
 TRUE_WORDS = {"true", "yes", "y", "1"}
@@ -133,16 +133,51 @@ def age_years(birth: date, at: date) -> int:
 
 
 def with_derived(form: FormDef, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Values plus those derived from them; a value given for a derived item is kept."""
+    """Values plus those derived from them, in definition order; a value given is kept."""
     result = dict(values)
     for item in form.items.values():
         if item.derived is None or result.get(item.code) is not None:
             continue
         kind, params = item.derived
-        args = dict(params)
-        if kind == "age_years" and result.get(args["birth"]) and result.get(args["at"]):
-            result[item.code] = Decimal(age_years(result[args["birth"]], result[args["at"]]))
+        result[item.code] = DERIVE[kind](dict(params), result)
     return result
+
+
+def _age(args: dict[str, str], values: Mapping[str, Any]) -> Decimal | None:
+    birth, at = values.get(args["birth"]), values.get(args["at"])
+    return Decimal(age_years(birth, at)) if birth and at else None
+
+
+def _sum(args: dict[str, str], values: Mapping[str, Any]) -> Decimal | None:
+    """SLEDAI-style: weights of the items answered yes; None until every item is answered."""
+    answers = [values.get(code) for code in args]
+    if any(a is None for a in answers):
+        return None
+    return sum((Decimal(w) for code, w in args.items() if values.get(code) is True), Decimal(0))
+
+
+def _dose(args: dict[str, str], values: Mapping[str, Any]) -> Quantity | None:
+    weight = values.get(args["weight"])
+    if not isinstance(weight, Quantity):
+        return None
+    per_unit = f"{args['unit']}/kg"
+    total = product(Decimal(args["per_kg"]), per_unit, weight.value, weight.unit, args["unit"])
+    return Quantity(total, args["unit"])
+
+
+def _percent_difference(args: dict[str, str], values: Mapping[str, Any]) -> Decimal | None:
+    actual, planned = values.get(args["actual"]), values.get(args["planned"])
+    if actual is None or planned is None:
+        return None
+    a = actual.value if isinstance(actual, Quantity) else Decimal(actual)
+    p = planned.value if isinstance(planned, Quantity) else Decimal(planned)
+    if p == 0:
+        return None
+    return ((a - p) / p * 100).quantize(Decimal("0.1"))
+
+
+DERIVE = {"age_years": _age, "sum": _sum, "dose": _dose,
+          "percent_difference": _percent_difference}
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.model_base import Base, UTCDateTime, utcnow
 from app.sites.models import Site
 from app.studies.models import ProtocolVersion, Study
+
+if TYPE_CHECKING:
+    from app.visits.models import Visit
 
 
 class Participant(Base):
@@ -26,7 +30,13 @@ class Participant(Base):
     arm: Mapped[str | None] = mapped_column(String(20))  # set at enrolment or randomization
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     enrolled_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    start_date: Mapped[date | None] = mapped_column(Date)  # the plan's day 0 (site-local)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(default=1)
+
+    visits: Mapped[list[Visit]] = relationship(back_populates="participant",
+                                               order_by="(Visit.target_date, Visit.id)")
 
     site: Mapped[Site] = relationship(lazy="joined")
     study: Mapped[Study] = relationship(lazy="joined")
@@ -34,7 +44,7 @@ class Participant(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
-    AUDITED = ("participant_code", "subgroup", "arm")
+    AUDITED = ("participant_code", "subgroup", "arm", "start_date", "withdrawal_reason")
 
 
 class SiteSequence(Base):

@@ -34,7 +34,6 @@ class Screening(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"))
     protocol_version_id: Mapped[int] = mapped_column(ForeignKey("protocol_versions.id"))
-    entry_id: Mapped[int] = mapped_column(ForeignKey("crf_entries.id"), unique=True)
     screening_number: Mapped[str] = mapped_column(String(40))
     subgroup: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default=ScreeningStatus.IN_PROGRESS.value)
@@ -48,7 +47,7 @@ class Screening(Base):
     site: Mapped[Site] = relationship(lazy="joined")
     study: Mapped[Study] = relationship(lazy="joined")
     protocol_version: Mapped[ProtocolVersion] = relationship()
-    entry: Mapped[CrfEntry] = relationship()
+    entry: Mapped[CrfEntry] = relationship(back_populates="screening", uselist=False)
 
     __mapper_args__ = {"version_id_col": version}
 

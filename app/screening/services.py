@@ -41,15 +41,14 @@ def start(session: Session, version: ProtocolVersion, site: Site, number: str, *
     if taken is not None:
         raise ScreeningError(f"Screening number {number} is already used at {site.code}.",
                              "screening_number")
-    protocol = protocol_of(version)
-    entry = CrfEntry(site_id=site.id, protocol_version_id=version.id,
-                     form_code=protocol.study.screening_form)
-    session.add(entry)
-    session.flush()
     screening = Screening(site_id=site.id, study_id=version.study_id,
-                          protocol_version_id=version.id, entry_id=entry.id,
-                          screening_number=number, started_by_id=actor.id)
+                          protocol_version_id=version.id, screening_number=number,
+                          started_by_id=actor.id)
     audit.create(session, screening, actor=actor)
+    session.add(CrfEntry(site_id=site.id, protocol_version_id=version.id,
+                         form_code=protocol_of(version).study.screening_form,
+                         screening_id=screening.id))
+    session.flush()
     return screening
 
 

@@ -17,12 +17,13 @@ class Site(Base):
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64))  # IANA name, e.g. Asia/Seoul
+    reminder_lead_days: Mapped[int] = mapped_column(default=7)  # "upcoming" this long before
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
 
-    AUDITED = ("code", "name", "timezone")
+    AUDITED = ("code", "name", "timezone", "reminder_lead_days")
 
     def __repr__(self) -> str:
         return f"<Site {self.code}>"

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,11 +33,25 @@ from app.domain.definitions import (
     Section,
     StudyDef,
 )
+from app.domain.schedule import (
+    AnchorDef,
+    AnchorKind,
+    Schedule,
+    VisitDef,
+    anchor_dates,
+    expand_repeat,
+)
 from app.domain.units import UnitError, convert, is_known, to_decimal
 
 FORMAT = 1
 CODE = re.compile(r"^[A-Z][A-Z0-9_-]*$")
-DERIVATIONS = {"age_years": ("birth", "at")}
+# derivation -> its parameters that name items (sum: every key names an item)
+DERIVATIONS: dict[str, tuple[str, ...] | None] = {
+    "age_years": ("birth", "at"), "dose": ("weight",), "percent_difference": ("actual", "planned"),
+    "sum": None,
+}
+DERIVATION_PARAMS = {"age_years": {"birth", "at"}, "dose": {"per_kg", "weight", "unit"},
+                     "percent_difference": {"actual", "planned"}}
 
 
 @dataclass(frozen=True)
@@ -253,11 +268,26 @@ def _derived(doc: _Doc, node: dict, path: str) -> tuple | None:
         doc.error(_join(path, "derived"), f"expected one of: {', '.join(DERIVATIONS)}")
         return None
     kind, params = next(iter(raw.items()))
-    missing = set(DERIVATIONS[kind]) - set(params or {})
-    if missing:
-        doc.error(_join(_join(path, "derived"), kind), f"needs {', '.join(sorted(missing))}")
+    where = _join(_join(path, "derived"), kind)
+    if not isinstance(params, dict) or not params:
+        doc.error(where, "expected a mapping of parameters")
         return None
-    return kind, tuple(sorted((k, str(v)) for k, v in params.items()))
+    missing = DERIVATION_PARAMS.get(kind, set()) - set(params)
+    if missing:
+        doc.error(where, f"needs {', '.join(sorted(missing))}")
+        return None
+    if kind == "sum" and not all(isinstance(w, int) for w in params.values()):
+        doc.error(where, "weights must be whole numbers")
+        return None
+    if kind == "dose" and doc.number(params["per_kg"], _join(where, "per_kg")) is None:
+        return None
+    return kind, tuple((str(k), str(v)) for k, v in params.items())
+
+
+def derived_refs(derived: tuple) -> list[str]:
+    kind, params = derived
+    names = DERIVATIONS[kind]
+    return [k for k, _ in params] if names is None else [v for k, v in params if k in names]
 
 
 def parse_form(doc: _Doc) -> FormDef | None:
@@ -265,6 +295,7 @@ def parse_form(doc: _Doc) -> FormDef | None:
     doc.unknown_keys(data, "", {"format", "form", "sections", "criteria"})
     _check_format(doc)
     head = doc.get(data, "", "form", dict, default={})
+    doc.unknown_keys(head, "form", {"code", "title", "study", "repeating"})
     sections = []
     for i, raw in enumerate(_list(doc, data, "", "sections")):
         spath = f"sections[{i}]"
@@ -275,7 +306,9 @@ def parse_form(doc: _Doc) -> FormDef | None:
                 if (c := _criterion(doc, node, f"criteria[{i}]")) is not None]
     form = FormDef(code=doc.code(head, "form"), title=doc.get(head, "form", "title", default=""),
                    study=doc.get(head, "form", "study", required=False),
-                   sections=tuple(sections), criteria=tuple(criteria), source=doc.file)
+                   sections=tuple(sections), criteria=tuple(criteria), source=doc.file,
+                   repeating=bool(head.get("repeating", False)) if isinstance(head, dict)
+                   else False)
     _check_form_references(doc, form)
     return form
 
@@ -308,7 +341,7 @@ def _check_form_references(doc: _Doc, form: FormDef) -> None:
             seen.add(item.code)
             if item.show_if is not None:
                 _check_rule_items(doc, item.show_if, items, _join(path, "show_if"))
-            for _key, ref in item.derived[1] if item.derived else ():
+            for ref in derived_refs(item.derived) if item.derived else ():
                 if ref not in items:
                     doc.error(_join(path, "derived"), f"unknown item {ref}")
     ids: set[str] = set()
@@ -364,7 +397,8 @@ def _check_format(doc: _Doc) -> None:
 
 # --- studies ---------------------------------------------------------------------------------
 
-STUDY_KEYS = {"format", "study", "screening_form", "subgroups", "arms", "randomization", "visits"}
+STUDY_KEYS = {"format", "study", "screening_form", "subgroups", "arms", "randomization",
+              "anchors", "visits"}
 
 
 def _choices(doc: _Doc, key: str, required: bool) -> tuple[Choice, ...]:
@@ -388,8 +422,104 @@ def parse_study(doc: _Doc) -> StudyDef:
         phase=str(head.get("phase")) if isinstance(head, dict) and head.get("phase") else None,
         target_enrollment=doc.get(head, "study", "target_enrollment", int, required=False),
         randomization=_randomization(doc, arms), source=doc.file,
+        schedule=_schedule(doc),
     )
     return study
+
+
+# --- schedules -------------------------------------------------------------------------------
+
+VISIT_CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+def _schedule(doc: _Doc) -> Schedule:
+    anchors = tuple(a for i, node in enumerate(_list(doc, doc.data, "", "anchors", False))
+                    if (a := _anchor(doc, node, f"anchors[{i}]")) is not None)
+    visits: list[VisitDef] = []
+    for i, node in enumerate(_list(doc, doc.data, "", "visits", False)):
+        visits += _visits(doc, node, f"visits[{i}]")
+    schedule = Schedule(anchors, tuple(visits))
+    _check_schedule(doc, schedule)
+    return schedule
+
+
+def _anchor(doc: _Doc, node: Any, path: str) -> AnchorDef | None:
+    doc.unknown_keys(node, path, {"code", "name", "kind", "planned"})
+    kind = doc.get(node, path, "kind", default="event")
+    if kind not in AnchorKind.__members__.values():
+        doc.error(_join(path, "kind"), f"{kind!r}: use enrollment, randomization or event")
+        return None
+    planned = node.get("planned") if isinstance(node, dict) else None
+    if AnchorKind(kind) is AnchorKind.EVENT and planned is None:
+        doc.error(_join(path, "planned"), "an event needs {anchor, offset} to be planned from")
+    planned = planned or {}
+    return AnchorDef(doc.code(node, path), doc.get(node, path, "name", default=""),
+                     AnchorKind(kind), doc.get(planned, _join(path, "planned"), "anchor",
+                                               required=bool(planned)),
+                     doc.get(planned, _join(path, "planned"), "offset", int,
+                             required=bool(planned), default=0))
+
+
+VISIT_KEYS = {"code", "name", "anchor", "offset", "repeat", "window", "forms", "records", "safety"}
+
+
+def _visits(doc: _Doc, node: Any, path: str) -> list[VisitDef]:
+    doc.unknown_keys(node, path, VISIT_KEYS)
+    code, name = doc.get(node, path, "code", default="?"), doc.get(node, path, "name", default="")
+    window = doc.get(node, path, "window", dict, default={}) or {}
+    doc.unknown_keys(window, _join(path, "window"), {"before", "after", "ours"})
+    common = {
+        "anchor": doc.get(node, path, "anchor", default="?"),
+        "before": doc.get(window, _join(path, "window"), "before", int, default=0),
+        "after": doc.get(window, _join(path, "window"), "after", int, default=0),
+        "window_ours": bool(window.get("ours", False)),
+        "forms": tuple(doc.get(node, path, "forms", list, required=False, default=[]) or ()),
+        "records": doc.get(node, path, "records", required=False),
+        "safety": bool(node.get("safety", False)) if isinstance(node, dict) else False,
+    }
+    repeat = node.get("repeat") if isinstance(node, dict) else None
+    if repeat is None:
+        return [VisitDef(code, name, offset=doc.get(node, path, "offset", int, default=0),
+                         **common)]
+    rpath = _join(path, "repeat")
+    doc.unknown_keys(repeat, rpath, {"start", "every", "until"})
+    start, every, until = (doc.get(repeat, rpath, key, int, default=1)
+                           for key in ("start", "every", "until"))
+    if every < 1 or until < start:
+        doc.error(rpath, "needs every ≥ 1 and until ≥ start")
+        return []
+    try:
+        expanded = expand_repeat(code, name, start, every, until)
+    except (KeyError, IndexError, ValueError) as exc:
+        doc.error(_join(path, "code"), f"unknown placeholder {exc} (use day, week, month, n)")
+        return []
+    return [VisitDef(c, n, offset=o, **common) for c, n, o in expanded]
+
+
+def _check_schedule(doc: _Doc, schedule: Schedule) -> None:
+    codes = [a.code for a in schedule.anchors]
+    for i, anchor in enumerate(schedule.anchors):
+        if codes.count(anchor.code) > 1:
+            doc.error(f"anchors[{i}].code", f"anchor {anchor.code} is defined twice")
+        if anchor.planned_from is not None and anchor.planned_from not in codes:
+            doc.error(f"anchors[{i}].planned.anchor", f"unknown anchor {anchor.planned_from}")
+    if schedule.anchors and not any(a.planned_from is None for a in schedule.anchors):
+        doc.error("anchors", "one anchor (enrollment or randomization) must be the start")
+    events = {a.code for a in schedule.anchors if a.kind is AnchorKind.EVENT}
+    seen: set[str] = set()
+    for visit in schedule.visits:
+        where = f"visits[{visit.code}]"
+        if not VISIT_CODE.match(visit.code):
+            doc.error(f"{where}.code", "use upper-case letters, digits and _")
+        if visit.code in seen:
+            doc.error(f"{where}.code", f"visit {visit.code} is defined twice")
+        seen.add(visit.code)
+        if visit.anchor not in codes:
+            doc.error(f"{where}.anchor", f"unknown anchor {visit.anchor}")
+        if visit.records is not None and visit.records not in events:
+            doc.error(f"{where}.records", f"{visit.records} is not an event anchor")
+        if visit.before < 0 or visit.after < 0:
+            doc.error(f"{where}.window", "before and after are days ≥ 0")
 
 
 def _randomization(doc: _Doc, arms: tuple[Choice, ...]) -> Randomization | None:
@@ -420,6 +550,15 @@ def _randomization(doc: _Doc, arms: tuple[Choice, ...]) -> Randomization | None:
 
 
 def _check_study_references(doc: _Doc, study: StudyDef, forms: dict[str, FormDef]) -> None:
+    for visit in study.schedule.visits:
+        for code in visit.forms:
+            if code not in forms:
+                doc.error(f"visits[{visit.code}].forms", f"no form {code} in forms/")
+    try:
+        if study.schedule.anchors:
+            anchor_dates(study.schedule, date(2000, 1, 1), {})
+    except ValueError as exc:
+        doc.error("anchors", str(exc))
     screening = forms.get(study.screening_form)
     if screening is None:
         doc.error("screening_form", f"no form {study.screening_form} in forms/")

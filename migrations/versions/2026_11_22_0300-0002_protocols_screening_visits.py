@@ -1,8 +1,8 @@
-"""studies: protocol versions, screening, CRF values, participants, randomization
+"""protocols, screening, CRF values, participants, randomization, visits
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 02:41:57.920342
+Create Date: 2026-11-22 02:54:39.075873
 """
 
 from collections.abc import Sequence
@@ -74,52 +74,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("site_id", "study_id", "name", name=op.f("pk_site_sequences")),
     )
     op.create_table(
-        "crf_entries",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("site_id", sa.Integer(), nullable=False),
-        sa.Column("protocol_version_id", sa.Integer(), nullable=False),
-        sa.Column("form_code", sa.String(length=40), nullable=False),
-        sa.Column("created_at", app.model_base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.model_base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["protocol_version_id"],
-            ["protocol_versions.id"],
-            name=op.f("fk_crf_entries_protocol_version_id_protocol_versions"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["site_id"], ["sites.id"], name=op.f("fk_crf_entries_site_id_sites")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_crf_entries")),
-    )
-    with op.batch_alter_table("crf_entries", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_crf_entries_site_id"), ["site_id"], unique=False)
-
-    op.create_table(
-        "item_values",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("entry_id", sa.Integer(), nullable=False),
-        sa.Column("item_code", sa.String(length=40), nullable=False),
-        sa.Column("value", sa.Text(), nullable=True),
-        sa.Column("unit", sa.String(length=20), nullable=True),
-        sa.Column("uln", sa.String(length=40), nullable=True),
-        sa.Column("canonical_value", sa.Numeric(precision=24, scale=9), nullable=True),
-        sa.Column("canonical_unit", sa.String(length=20), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["entry_id"], ["crf_entries.id"], name=op.f("fk_item_values_entry_id_crf_entries")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_item_values")),
-        sa.UniqueConstraint(
-            "entry_id", "item_code", name=op.f("uq_item_values_entry_id_item_code")
-        ),
-    )
-    op.create_table(
         "screenings",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("site_id", sa.Integer(), nullable=False),
         sa.Column("study_id", sa.Integer(), nullable=False),
         sa.Column("protocol_version_id", sa.Integer(), nullable=False),
-        sa.Column("entry_id", sa.Integer(), nullable=False),
         sa.Column("screening_number", sa.String(length=40), nullable=False),
         sa.Column("subgroup", sa.String(length=20), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
@@ -137,9 +96,6 @@ def upgrade() -> None:
             ["decided_by_id"], ["users.id"], name=op.f("fk_screenings_decided_by_id_users")
         ),
         sa.ForeignKeyConstraint(
-            ["entry_id"], ["crf_entries.id"], name=op.f("fk_screenings_entry_id_crf_entries")
-        ),
-        sa.ForeignKeyConstraint(
             ["protocol_version_id"],
             ["protocol_versions.id"],
             name=op.f("fk_screenings_protocol_version_id_protocol_versions"),
@@ -154,7 +110,6 @@ def upgrade() -> None:
             ["study_id"], ["studies.id"], name=op.f("fk_screenings_study_id_studies")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_screenings")),
-        sa.UniqueConstraint("entry_id", name=op.f("uq_screenings_entry_id")),
         sa.UniqueConstraint(
             "site_id",
             "study_id",
@@ -177,6 +132,9 @@ def upgrade() -> None:
         sa.Column("arm", sa.String(length=20), nullable=True),
         sa.Column("enrolled_at", app.model_base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("enrolled_by_id", sa.Integer(), nullable=False),
+        sa.Column("start_date", sa.Date(), nullable=True),
+        sa.Column("withdrawn_at", app.model_base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("withdrawal_reason", sa.Text(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["enrolled_by_id"], ["users.id"], name=op.f("fk_participants_enrolled_by_id_users")
@@ -206,6 +164,29 @@ def upgrade() -> None:
     with op.batch_alter_table("participants", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_participants_site_id"), ["site_id"], unique=False)
 
+    op.create_table(
+        "participant_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("participant_id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=40), nullable=False),
+        sa.Column("actual_date", sa.Date(), nullable=False),
+        sa.Column("recorded_at", app.model_base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["participant_id"],
+            ["participants.id"],
+            name=op.f("fk_participant_events_participant_id_participants"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by_id"],
+            ["users.id"],
+            name=op.f("fk_participant_events_recorded_by_id_users"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_participant_events")),
+        sa.UniqueConstraint(
+            "participant_id", "code", name=op.f("uq_participant_events_participant_id_code")
+        ),
+    )
     op.create_table(
         "randomization_assignments",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -240,12 +221,166 @@ def upgrade() -> None:
             name=op.f("uq_randomization_assignments_study_id_stratum_position"),
         ),
     )
+    op.create_table(
+        "visits",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("participant_id", sa.Integer(), nullable=False),
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=40), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("anchor", sa.String(length=40), nullable=True),
+        sa.Column("target_date", sa.Date(), nullable=False),
+        sa.Column("window_start", sa.Date(), nullable=False),
+        sa.Column("window_end", sa.Date(), nullable=False),
+        sa.Column("window_ours", sa.Boolean(), nullable=False),
+        sa.Column("unscheduled", sa.Boolean(), nullable=False),
+        sa.Column("actual_date", sa.Date(), nullable=True),
+        sa.Column("not_done_reason", sa.Text(), nullable=True),
+        sa.Column("cancelled_at", app.model_base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("status", sa.String(length=30), nullable=False),
+        sa.Column("created_at", app.model_base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["participant_id"],
+            ["participants.id"],
+            name=op.f("fk_visits_participant_id_participants"),
+        ),
+        sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name=op.f("fk_visits_site_id_sites")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_visits")),
+        sa.UniqueConstraint("participant_id", "code", name=op.f("uq_visits_participant_id_code")),
+    )
+    with op.batch_alter_table("visits", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_visits_participant_id"), ["participant_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_visits_site_id"), ["site_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_visits_target_date"), ["target_date"], unique=False)
+
+    op.create_table(
+        "crf_entries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("protocol_version_id", sa.Integer(), nullable=False),
+        sa.Column("form_code", sa.String(length=40), nullable=False),
+        sa.Column("screening_id", sa.Integer(), nullable=True),
+        sa.Column("participant_id", sa.Integer(), nullable=True),
+        sa.Column("visit_id", sa.Integer(), nullable=True),
+        sa.Column("sequence", sa.Integer(), nullable=False),
+        sa.Column("created_at", app.model_base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.model_base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["participant_id"],
+            ["participants.id"],
+            name=op.f("fk_crf_entries_participant_id_participants"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["protocol_version_id"],
+            ["protocol_versions.id"],
+            name=op.f("fk_crf_entries_protocol_version_id_protocol_versions"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["screening_id"], ["screenings.id"], name=op.f("fk_crf_entries_screening_id_screenings")
+        ),
+        sa.ForeignKeyConstraint(
+            ["site_id"], ["sites.id"], name=op.f("fk_crf_entries_site_id_sites")
+        ),
+        sa.ForeignKeyConstraint(
+            ["visit_id"], ["visits.id"], name=op.f("fk_crf_entries_visit_id_visits")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_crf_entries")),
+        sa.UniqueConstraint("screening_id", name=op.f("uq_crf_entries_screening_id")),
+    )
+    with op.batch_alter_table("crf_entries", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_crf_entries_participant_id"), ["participant_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_crf_entries_site_id"), ["site_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_crf_entries_visit_id"), ["visit_id"], unique=False)
+
+    op.create_table(
+        "deviations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("participant_id", sa.Integer(), nullable=False),
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("visit_id", sa.Integer(), nullable=True),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.Column("recorded_at", app.model_base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["participant_id"],
+            ["participants.id"],
+            name=op.f("fk_deviations_participant_id_participants"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by_id"], ["users.id"], name=op.f("fk_deviations_recorded_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["site_id"], ["sites.id"], name=op.f("fk_deviations_site_id_sites")
+        ),
+        sa.ForeignKeyConstraint(
+            ["visit_id"], ["visits.id"], name=op.f("fk_deviations_visit_id_visits")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_deviations")),
+    )
+    with op.batch_alter_table("deviations", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_deviations_participant_id"), ["participant_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_deviations_site_id"), ["site_id"], unique=False)
+
+    op.create_table(
+        "item_values",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("entry_id", sa.Integer(), nullable=False),
+        sa.Column("item_code", sa.String(length=40), nullable=False),
+        sa.Column("value", sa.Text(), nullable=True),
+        sa.Column("unit", sa.String(length=20), nullable=True),
+        sa.Column("uln", sa.String(length=40), nullable=True),
+        sa.Column("canonical_value", sa.Numeric(precision=24, scale=9), nullable=True),
+        sa.Column("canonical_unit", sa.String(length=20), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["entry_id"], ["crf_entries.id"], name=op.f("fk_item_values_entry_id_crf_entries")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_item_values")),
+        sa.UniqueConstraint(
+            "entry_id", "item_code", name=op.f("uq_item_values_entry_id_item_code")
+        ),
+    )
+    with op.batch_alter_table("sites", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("reminder_lead_days", sa.Integer(), nullable=False, server_default="7")
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("sites", schema=None) as batch_op:
+        batch_op.drop_column("reminder_lead_days")
+
+    op.drop_table("item_values")
+    with op.batch_alter_table("deviations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_deviations_site_id"))
+        batch_op.drop_index(batch_op.f("ix_deviations_participant_id"))
+
+    op.drop_table("deviations")
+    with op.batch_alter_table("crf_entries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_crf_entries_visit_id"))
+        batch_op.drop_index(batch_op.f("ix_crf_entries_site_id"))
+        batch_op.drop_index(batch_op.f("ix_crf_entries_participant_id"))
+
+    op.drop_table("crf_entries")
+    with op.batch_alter_table("visits", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_visits_target_date"))
+        batch_op.drop_index(batch_op.f("ix_visits_site_id"))
+        batch_op.drop_index(batch_op.f("ix_visits_participant_id"))
+
+    op.drop_table("visits")
     op.drop_table("randomization_assignments")
+    op.drop_table("participant_events")
     with op.batch_alter_table("participants", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_participants_site_id"))
 
@@ -254,11 +389,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_screenings_site_id"))
 
     op.drop_table("screenings")
-    op.drop_table("item_values")
-    with op.batch_alter_table("crf_entries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_crf_entries_site_id"))
-
-    op.drop_table("crf_entries")
     op.drop_table("site_sequences")
     op.drop_table("randomization_schemes")
     with op.batch_alter_table("protocol_versions", schema=None) as batch_op:
