@@ -61,8 +61,10 @@ def _register_blueprints(app: Flask) -> None:
     from app.screening.views import bp as screening_bp
     from app.sites.views import bp as sites_bp
     from app.studies.views import bp as studies_bp
+    from app.visits.views import bp as visits_bp
 
-    for bp in (auth_bp, sites_bp, admin_bp, studies_bp, screening_bp, participants_bp):
+    for bp in (auth_bp, sites_bp, admin_bp, studies_bp, screening_bp, participants_bp,
+               visits_bp):
         app.register_blueprint(bp)
 
 

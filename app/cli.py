@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from datetime import date
 from typing import NoReturn
 
 import click
@@ -14,6 +17,7 @@ from app.auth import services as accounts
 from app.db import db
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, ensure_demo
 from app.domain.access import Role
+from app.domain.schedule import plan
 from app.screening.check import InputProblem, check_values
 from app.sites import services as sites
 from app.studies import services as study_services
@@ -147,6 +151,61 @@ def check_eligibility(study_code: str, subgroup: str | None, input_file) -> None
     click.echo(json.dumps(verdict.as_dict(), indent=2, ensure_ascii=False))
 
 
+schedule = AppGroup("schedule", help="Visit schedules.")
+
+
+@schedule.command("preview")
+@click.argument("study_code")
+@click.option("--start", "start", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="Day 0: the enrolment (or randomization) date.")
+@click.option("--event", "events", multiple=True, metavar="CODE=YYYY-MM-DD",
+              help="An event's actual date, e.g. INF2=2026-05-27; repeatable.")
+@click.option("--subgroup", default=None)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+def preview_schedule(study_code: str, start, events: tuple[str, ...], subgroup: str | None,
+                     fmt: str) -> None:
+    """Print the plan a participant starting on --start would get."""
+    protocol = next((p for p in _read_definitions() if p.study.code == study_code), None)
+    if protocol is None:
+        raise click.ClickException(f"no study {study_code!r} in schedules/")
+    if subgroup and subgroup not in {s.code for s in protocol.study.subgroups}:
+        raise click.ClickException(f"--subgroup {subgroup}: not a sub-group of {study_code}")
+    actual = _parse_events(events, {a.code for a in protocol.study.schedule.anchors})
+    visits = [v.as_dict() for v in plan(protocol.study.schedule, start.date(), actual)]
+    click.echo(render_rows(visits, fmt, PREVIEW_COLUMNS))
+
+
+PREVIEW_COLUMNS = ("code", "name", "anchor", "target", "window_start", "window_end")
+
+
+def _parse_events(events: tuple[str, ...], anchors: set[str]) -> dict:
+    actual = {}
+    for text in events:
+        code, _, day = text.partition("=")
+        if code not in anchors:
+            raise click.ClickException(f"--event {text}: {code} is not an anchor of this study")
+        try:
+            actual[code] = date.fromisoformat(day)
+        except ValueError:
+            raise click.ClickException(f"--event {text}: use CODE=YYYY-MM-DD") from None
+    return actual
+
+
+def render_rows(rows: list[dict], fmt: str, columns: tuple[str, ...]) -> str:
+    if fmt == "json":
+        return json.dumps(rows, indent=2, ensure_ascii=False)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue().rstrip("\n")
+    widths = {c: max([len(c), *(len(str(r[c])) for r in rows)]) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
+    lines += ["  ".join(str(r[c]).ljust(widths[c]) for c in columns) for r in rows]
+    return "\n".join(lines)
+
+
 @click.command("demo")
 @with_appcontext
 def demo() -> None:
@@ -160,5 +219,5 @@ def demo() -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (users, sites_cli, studies, eligibility, demo):
+    for group in (users, sites_cli, studies, eligibility, schedule, demo):
         app.cli.add_command(group)

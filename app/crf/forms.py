@@ -113,3 +113,11 @@ def initial_data(definition: FormDef, raw: dict[str, Any]) -> dict[str, Any]:
             continue
         data[code] = {k: v or "" for k, v in value.items()} if isinstance(value, dict) else value
     return data
+
+
+def bind(definition: FormDef, raw: dict[str, Any], version: int, formdata=None) -> CrfForm:
+    """The form for one CRF entry: stored values, or what was just posted."""
+    form = form_class(definition)(formdata=formdata, data=initial_data(definition, raw))
+    if formdata is None:
+        form.entry_version.data = str(version)
+    return form

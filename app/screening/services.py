@@ -12,6 +12,7 @@ from app.crf.models import CrfEntry
 from app.domain.definitions import Protocol
 from app.domain.eligibility import Verdict, check
 from app.domain.randomization import allocation, stratum_key
+from app.domain.schedule import AnchorKind
 from app.model_base import utcnow
 from app.participants.models import Participant
 from app.participants.services import next_value
@@ -20,6 +21,7 @@ from app.screening.models import Screening, ScreeningStatus
 from app.sites.models import Site
 from app.studies.models import ProtocolVersion
 from app.studies.services import protocol_of
+from app.visits import services as visits
 
 
 class ScreeningError(ValueError):
@@ -121,7 +123,16 @@ def enroll(session: Session, screening: Screening, *, actor: User) -> Participan
     )
     audit.create(session, participant, actor=actor)
     _close(session, screening, ScreeningStatus.ENROLLED, actor)
+    _start_schedule(session, participant, AnchorKind.ENROLLMENT, actor)
     return participant
+
+
+def _start_schedule(session: Session, participant: Participant, moment: AnchorKind,
+                    actor: User) -> None:
+    """Plan the visits from today (site-local) when the schedule is counted from `moment`."""
+    session.refresh(participant, ["protocol_version", "site"])
+    if visits.root_kind(visits.schedule_of(participant)) is moment:
+        visits.generate(session, participant, visits.site_today(participant.site), actor=actor)
 
 
 def set_seed(session: Session, study_id: int, seed: str, *, actor: User) -> None:
@@ -159,4 +170,5 @@ def randomize(session: Session, participant: Participant, *, actor: User) -> Ass
     audit.record_event(session, "randomized", actor=actor, entity_type="participants",
                        entity_id=participant.id, site_id=participant.site_id,
                        detail=f"{participant.participant_code}: {stratum} #{position} → {arm}")
+    _start_schedule(session, participant, AnchorKind.RANDOMIZATION, actor)
     return assignment

@@ -14,7 +14,7 @@ from app import access
 from app.access import access as rule
 from app.audit.services import ConflictError, ReasonRequired
 from app.crf import services as crf_services
-from app.crf.forms import form_class, initial_data
+from app.crf.forms import bind
 from app.db import db
 from app.domain.access import Permission
 from app.screening import services
@@ -85,12 +85,8 @@ def start():
 
 
 def _crf_form(screening: Screening, formdata=None):
-    definition = services.protocol(screening).screening
-    cls = form_class(definition)
-    form = cls(formdata=formdata, data=initial_data(definition, screening.entry.raw_values()))
-    if formdata is None:
-        form.entry_version.data = str(screening.entry.version)
-    return form
+    return bind(services.protocol(screening).screening, screening.entry.raw_values(),
+                screening.entry.version, formdata)
 
 
 def _render(screening: Screening, crf_form, status: int = 200, conflict: bool = False):

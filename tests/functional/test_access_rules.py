@@ -26,6 +26,8 @@ def test_anonymous_requests_go_to_login(app, client):
             continue
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             resp = client.open(_sample_url(rule), method=method)
+            if resp.status_code == 308:  # werkzeug's canonical URL for a route with defaults
+                resp = client.open(resp.headers["Location"], method=method)
             assert resp.status_code == 302, (rule.rule, method, resp.status_code)
             assert resp.headers["Location"].startswith("/login"), rule.rule
 

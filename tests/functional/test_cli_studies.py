@@ -106,3 +106,25 @@ def test_seed_candidates_through_the_cli(database_url):
         expected = not path.stem.endswith("ineligible")
         assert json.loads(result.output)["eligible"] is expected, path.name
     app.extensions["db_engine"].dispose()
+
+
+def test_schedule_preview_formats_and_events(database_url):
+    app = make_test_app(database_url)
+    runner = app.test_cli_runner()
+    as_json = runner.invoke(args=["schedule", "preview", "CS20AT04", "--start", "2026-03-02",
+                                  "--format", "json"])
+    visits = {v["code"]: v for v in json.loads(as_json.output)}
+    assert visits["INF2_D3"] == {"code": "INF2_D3", "name": visits["INF2_D3"]["name"],
+                                 "anchor": "INF2", "target": "2026-05-28",
+                                 "window_start": "2026-05-27", "window_end": "2026-05-29"}
+    moved = runner.invoke(args=["schedule", "preview", "CS20AT04", "--start", "2026-03-02",
+                                "--event", "INF2=2026-05-27", "--format", "csv"])
+    lines = moved.output.splitlines()
+    assert lines[0] == "code,name,anchor,target,window_start,window_end"
+    assert any(line.startswith("INF2_D3,") and "2026-05-30" in line for line in lines)
+    table = runner.invoke(args=["schedule", "preview", "CS20AT04", "--start", "2026-03-02"])
+    assert table.output.splitlines()[0].split()[:3] == ["code", "name", "anchor"]
+    bad = runner.invoke(args=["schedule", "preview", "CS20AT04", "--start", "2026-03-02",
+                              "--event", "INF9=2026-05-27"])
+    assert bad.exit_code == 1 and "INF9 is not an anchor" in bad.output
+    app.extensions["db_engine"].dispose()

@@ -31,3 +31,38 @@ def user(
     if role is not None:
         accounts.grant_role(session, account, role, site=at, study=None, actor=None)
     return account
+
+
+def enrolled(session: Session, site_: Site, study_code: str, start, actor: User,
+             number: str = "SCR-1", subgroup: str | None = None):
+    """A participant of a seed study enrolled on `start`, with visits planned from it.
+
+    Screening is skipped (its own tests cover it): the screening is closed as enrolled.
+    """
+    from sqlalchemy import select
+
+    from app.config import PROJECT_ROOT
+    from app.participants.models import Participant
+    from app.screening import services as screening
+    from app.screening.models import ScreeningStatus
+    from app.studies import services as study_services
+    from app.studies.models import Study
+    from app.visits import services as visits
+
+    study = session.scalar(select(Study).where(Study.code == study_code))
+    if study is None:
+        for protocol in study_services.read_definitions(PROJECT_ROOT / "schedules",
+                                                        PROJECT_ROOT / "forms"):
+            study_services.store(session, protocol)
+        study = session.scalar(select(Study).where(Study.code == study_code))
+    version = study_services.latest_version(session, study.id)
+    record = screening.start(session, version, site_, number, actor=actor)
+    record.status, record.subgroup = ScreeningStatus.ENROLLED.value, subgroup
+    participant = Participant(site_id=site_.id, study_id=study.id, protocol_version_id=version.id,
+                              screening_id=record.id, participant_code=f"{site_.code}-{number}",
+                              subgroup=subgroup, enrolled_by_id=actor.id)
+    session.add(participant)
+    session.flush()
+    session.refresh(participant, ["protocol_version", "site"])
+    visits.generate(session, participant, start, actor=actor)
+    return participant

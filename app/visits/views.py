@@ -1,0 +1,235 @@
+"""A participant's timeline, a visit's page, and the visit's CRFs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import DateField, HiddenField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from app import access
+from app.access import access as rule
+from app.audit.services import ConflictError, ReasonRequired
+from app.crf import services as crf_services
+from app.crf.forms import bind
+from app.crf.models import CrfEntry
+from app.db import db
+from app.domain.access import Permission
+from app.domain.definitions import FormDef
+from app.visits import services
+from app.visits.models import Visit
+
+bp = Blueprint("visits", __name__, url_prefix="/visits")
+
+
+class VisitDateForm(FlaskForm):
+    actual_date = DateField("Visit date", validators=[DataRequired(message="Enter the date.")])
+    reason = StringField("Reason for changing the date", validators=[Optional(), Length(max=500)])
+    confirm = HiddenField()
+
+
+class NotDoneForm(FlaskForm):
+    reason = StringField("Why was the visit not done?", validators=[DataRequired(),
+                                                                     Length(max=500)])
+
+
+def load(visit_id: int) -> Visit:
+    stmt = select(Visit).where(Visit.id == visit_id)
+    return access.get_or_404(db.session, stmt, lambda v: v.site_id)
+
+
+def _definition(visit: Visit, form_code: str) -> FormDef:
+    protocol = services.protocol_of(visit.participant.protocol_version)
+    if form_code not in _form_codes(visit) or form_code not in protocol.forms:
+        abort(404)
+    return protocol.forms[form_code]
+
+
+def _form_codes(visit: Visit) -> tuple[str, ...]:
+    if visit.unscheduled:
+        protocol = services.protocol_of(visit.participant.protocol_version)
+        return tuple(code for code, f in protocol.forms.items()
+                     if f.code != protocol.study.screening_form)
+    return services.schedule_of(visit.participant).visit(visit.code).forms
+
+
+def entries_of(visit: Visit) -> dict[str, list[CrfEntry]]:
+    rows = db.session.scalars(select(CrfEntry).where(CrfEntry.visit_id == visit.id)
+                              .order_by(CrfEntry.form_code, CrfEntry.sequence))
+    grouped: dict[str, list[CrfEntry]] = {}
+    for row in rows:
+        grouped.setdefault(row.form_code, []).append(row)
+    return grouped
+
+
+def _render_visit(visit: Visit, date_form=None, not_done_form=None, pending=None, status=200):
+    site = visit.participant.site
+    protocol = services.protocol_of(visit.participant.protocol_version)
+    today = services.site_today(site)
+    return render_template(
+        "visits/detail.html", visit=visit, participant=visit.participant, protocol=protocol,
+        status=services.visit_status(visit, today, site.reminder_lead_days), today=today,
+        forms=[protocol.forms[c] for c in _form_codes(visit)], entries=entries_of(visit),
+        date_form=date_form or VisitDateForm(actual_date=visit.actual_date),
+        not_done_form=not_done_form or NotDoneForm(), pending=pending,
+        can_enter=access.can(Permission.ENTER_DATA, visit.site_id),
+    ), status
+
+
+@bp.route("/<int:visit_id>")
+@rule(Permission.VIEW_SITE)
+def detail(visit_id: int):
+    return _render_visit(load(visit_id))
+
+
+@bp.route("/<int:visit_id>/date", methods=["POST"])
+@rule(Permission.ENTER_DATA)
+def record_date(visit_id: int):
+    visit = load(visit_id)
+    access.require(Permission.ENTER_DATA, visit.site_id)
+    form = VisitDateForm()
+    if not form.validate_on_submit():
+        return _render_visit(visit, date_form=form, status=400)
+    today = services.site_today(visit.participant.site)
+    try:
+        services.check_date(form.actual_date.data, today)
+    except services.VisitError as exc:
+        form.actual_date.errors = [str(exc)]
+        return _render_visit(visit, date_form=form, status=400)
+    pending = services.preview_date(db.session, visit, form.actual_date.data)
+    if pending is not None and form.confirm.data != form.actual_date.data.isoformat():
+        form.confirm.data = form.actual_date.data.isoformat()
+        return _render_visit(visit, date_form=form, pending=pending)
+    try:
+        moves = services.record_date(db.session, visit, form.actual_date.data,
+                                     actor=current_user, reason=form.reason.data, today=today)
+    except (services.VisitError, ReasonRequired) as exc:
+        db.session.rollback()
+        (form.reason if isinstance(exc, ReasonRequired) else form.actual_date).errors = [str(exc)]
+        return _render_visit(visit, date_form=form, status=400)
+    db.session.commit()
+    moved = f"; {len(moves)} later visits moved with it" if moves else ""
+    flash(f"{visit.name}: date recorded{moved}.", "success")
+    return redirect(url_for("visits.detail", visit_id=visit.id))
+
+
+@bp.route("/<int:visit_id>/not-done", methods=["POST"])
+@rule(Permission.ENTER_DATA)
+def not_done(visit_id: int):
+    visit = load(visit_id)
+    access.require(Permission.ENTER_DATA, visit.site_id)
+    form = NotDoneForm()
+    if not form.validate_on_submit():
+        return _render_visit(visit, not_done_form=form, status=400)
+    try:
+        services.mark_not_done(db.session, visit, form.reason.data, actor=current_user)
+    except services.VisitError as exc:
+        db.session.rollback()
+        form.reason.errors = [str(exc)]
+        return _render_visit(visit, not_done_form=form, status=400)
+    db.session.commit()
+    flash(f"{visit.name} recorded as not done.", "success")
+    return redirect(url_for("participants.detail", participant_id=visit.participant_id))
+
+
+def _entry(visit: Visit, definition: FormDef, sequence: int, create: bool) -> CrfEntry | None:
+    entry = db.session.scalar(select(CrfEntry).where(
+        CrfEntry.visit_id == visit.id, CrfEntry.form_code == definition.code,
+        CrfEntry.sequence == sequence))
+    if entry is None and create:
+        entry = CrfEntry(site_id=visit.site_id, participant_id=visit.participant_id,
+                         visit_id=visit.id, form_code=definition.code, sequence=sequence,
+                         protocol_version_id=visit.participant.protocol_version_id)
+        db.session.add(entry)
+        db.session.flush()
+    return entry
+
+
+@bp.route("/<int:visit_id>/forms/<form_code>/new", methods=["POST"])
+@rule(Permission.ENTER_DATA)
+def new_instance(visit_id: int, form_code: str):
+    """Another adverse event, another medication: a new instance of a repeating form."""
+    visit = load(visit_id)
+    access.require(Permission.ENTER_DATA, visit.site_id)
+    definition = _definition(visit, form_code)
+    if not definition.repeating or not FlaskForm().validate_on_submit():
+        abort(400)
+    last = db.session.scalar(select(func.max(CrfEntry.sequence)).where(
+        CrfEntry.visit_id == visit.id, CrfEntry.form_code == form_code)) or 0
+    return redirect(url_for("visits.crf", visit_id=visit.id, form_code=form_code,
+                            sequence=last + 1))
+
+
+@bp.route("/<int:visit_id>/forms/<form_code>", methods=["GET", "POST"], defaults={"sequence": 1})
+@bp.route("/<int:visit_id>/forms/<form_code>/<int:sequence>", methods=["GET", "POST"])
+@rule(Permission.VIEW_SITE)
+def crf(visit_id: int, form_code: str, sequence: int):
+    visit = load(visit_id)
+    definition = _definition(visit, form_code)
+    if sequence < 1 or (sequence > 1 and not definition.repeating):
+        abort(404)
+    entry = _entry(visit, definition, sequence, create=False)
+    raw, version = (entry.raw_values(), entry.version) if entry else ({}, 0)
+    if request.method == "GET":
+        return _render_crf(visit, definition, sequence, bind(definition, raw, version), entry)
+    access.require(Permission.ENTER_DATA, visit.site_id)
+    form = bind(definition, raw, version, request.form)
+    valid = form.validate()
+    if form.errors.get("csrf_token"):
+        abort(400)
+    entry = _entry(visit, definition, sequence, create=True)
+    try:
+        crf_services.save(db.session, entry, definition, form.raw_values(), actor=current_user,
+                          reason=form.change_reason.data,
+                          expected_version=int(form.entry_version.data or 0) or None)
+    except ConflictError:
+        db.session.rollback()
+        return _render_crf(visit, definition, sequence, form, entry, 409, conflict=True)
+    except ReasonRequired as exc:
+        db.session.rollback()
+        form.change_reason.errors = [str(exc)]
+        return _render_crf(visit, definition, sequence, form, entry, 400)
+    db.session.commit()
+    if not valid:
+        flash("Saved what could be saved; fix the values marked below.", "error")
+        form.entry_version.data = str(entry.version)
+        return _render_crf(visit, definition, sequence, form, entry, 400)
+    flash(f"{definition.title} saved.", "success")
+    return redirect(url_for("visits.crf", visit_id=visit.id, form_code=form_code,
+                            sequence=sequence))
+
+
+def _render_crf(visit, definition, sequence, form, entry, status=200, conflict=False):
+    typed = crf_services.typed_values(definition, entry).values if entry else {}
+    derived = {c: typed.get(c) for c, item in definition.items.items() if item.derived}
+    stored = {v.item_code: v.shown() for v in entry.values} if (entry and conflict) else {}
+    return render_template(
+        "visits/crf.html", visit=visit, participant=visit.participant, definition=definition,
+        sequence=sequence, form=form, entry=entry, derived=derived, stored=stored,
+        conflict=conflict, can_enter=access.can(Permission.ENTER_DATA, visit.site_id),
+    ), status
+
+
+def completion(visit: Visit, forms: tuple[str, ...], entries: dict[str, list[CrfEntry]],
+               protocol) -> tuple[int, int]:
+    """(forms with every required item entered, forms required)."""
+    done = 0
+    for code in forms:
+        definition = protocol.forms[code]
+        required = {c for c, i in definition.items.items() if i.required and not i.derived}
+        instances = entries.get(code, [])
+        if instances and all(required <= {v.item_code for v in e.values if v.value}
+                             for e in instances):
+            done += 1
+    return done, len(forms)
+
+
+def parse_day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None

@@ -1,0 +1,167 @@
+"""Visits through HTTP: dates, re-anchoring with confirmation, deviations, unscheduled visits,
+withdrawal, visit CRFs with the dose computed, and the timeline."""
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from app.audit.models import AuditEvent
+from app.crf.models import CrfEntry
+from app.participants.models import Participant
+from app.visits.models import Deviation, Visit
+from tests.conftest import login
+from tests.support import factories
+
+DAY0 = date(2026, 3, 2)
+
+
+def _participant(session, two_sites, study="CS20AT04", start=DAY0):
+    p = factories.enrolled(session, two_sites["a"], study, start, two_sites["coord_a"])
+    session.commit()
+    return p
+
+
+def _visit(session, participant, code) -> Visit:
+    session.rollback()
+    session.expire_all()
+    return session.scalar(select(Visit).where(Visit.participant_id == participant.id,
+                                              Visit.code == code))
+
+
+def test_enrolment_plans_every_visit(session, two_sites):
+    p = _participant(session, two_sites)
+    codes = [v.code for v in session.scalars(select(Visit).where(Visit.participant_id == p.id)
+                                             .order_by(Visit.target_date))]
+    assert codes[0] == "INF1" and "INF2" in codes and codes[-1] == "FU5Y"
+    assert _visit(session, p, "INF2").target_date == DAY0 + timedelta(days=84)
+
+
+def test_infusion_given_on_day_86_moves_later_visits_after_confirmation(client, session,
+                                                                        two_sites):
+    p = _participant(session, two_sites)
+    login(client, "coord-a")
+    inf1 = _visit(session, p, "INF1")
+    assert client.post(f"/visits/{inf1.id}/date", data={"actual_date": "2026-03-02"}).status_code \
+        == 302
+    inf2 = _visit(session, p, "INF2")
+    day86 = (DAY0 + timedelta(days=86)).isoformat()
+    resp = client.post(f"/visits/{inf2.id}/date", data={"actual_date": day86})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "This date moves" in page
+    assert "2026-05-28" in page and "2026-05-30" in page  # INF2_D3 before → after
+    assert _visit(session, p, "INF2").actual_date is None  # nothing saved yet
+    resp = client.post(f"/visits/{inf2.id}/date", data={"actual_date": day86, "confirm": day86})
+    assert resp.status_code == 302
+    assert _visit(session, p, "INF2_D3").target_date == date(2026, 5, 30)
+    assert _visit(session, p, "INF1").actual_date == DAY0  # done visits keep their dates
+    reasons = session.scalars(select(AuditEvent.reason).where(
+        AuditEvent.entity_type == "visits", AuditEvent.field == "target_date")).all()
+    assert reasons and all(r.startswith("re-anchored: INF2 happened on 2026-05-27") for r in reasons)
+
+
+def test_out_of_window_visit_records_a_deviation(client, session, two_sites):
+    p = _participant(session, two_sites)
+    login(client, "coord-a")
+    w4 = _visit(session, p, "INF1_W4")
+    late = (w4.window_end + timedelta(days=1)).isoformat()
+    assert client.post(f"/visits/{w4.id}/date", data={"actual_date": late}).status_code == 302
+    session.rollback()
+    deviation = session.scalar(select(Deviation))
+    assert deviation.kind == "visit_out_of_window" and "INF1_W4" in deviation.detail
+    page = client.get(f"/participants/{p.id}").get_data(as_text=True)
+    assert "completed out of window" in page and "outside its window" in page
+
+
+def test_future_dates_are_refused_with_a_message(client, session, two_sites):
+    p = _participant(session, two_sites, start=date.today() + timedelta(days=10))
+    login(client, "coord-a")
+    inf1 = _visit(session, p, "INF1")
+    resp = client.post(f"/visits/{inf1.id}/date",
+                       data={"actual_date": (date.today() + timedelta(days=5)).isoformat()})
+    assert resp.status_code == 400
+    assert "cannot be in the future" in resp.get_data(as_text=True)
+
+
+def test_unscheduled_visit_never_shifts_the_plan(client, session, two_sites):
+    p = _participant(session, two_sites)
+    login(client, "coord-a")
+    before = {v.code: v.target_date for v in session.scalars(select(Visit))}
+    resp = client.post(f"/participants/{p.id}/unscheduled",
+                       data={"on": "2026-03-20", "reason": "flare"})
+    assert resp.status_code == 302
+    session.rollback()
+    after = {v.code: v.target_date for v in session.scalars(select(Visit))}
+    assert after.pop("UNS1") == date(2026, 3, 20)
+    assert after == before
+
+
+def test_withdrawal_cancels_visits_but_keeps_safety_follow_up(client, session, two_sites):
+    p = _participant(session, two_sites, start=date.today() - timedelta(days=10))
+    login(client, "coord-a")
+    resp = client.post(f"/participants/{p.id}/withdraw", data={"reason": "consent withdrawn"})
+    assert resp.status_code == 302
+    session.rollback()
+    visits = {v.code: v for v in session.scalars(select(Visit))}
+    assert visits["INF2"].cancelled_at is not None and visits["INF2"].status == "cancelled"
+    assert visits["FU1Y"].cancelled_at is None  # safety follow-up kept
+    assert visits["INF1"].cancelled_at is None  # already missed, not cancelled: it was due
+    page = client.get(f"/participants/{p.id}").get_data(as_text=True)
+    assert "cancelled" in page and "missed" in page
+    session.rollback()
+    session.expire_all()
+    assert session.get(Participant, p.id).withdrawal_reason == "consent withdrawn"
+
+
+def test_infusion_record_computes_the_dose(client, session, two_sites):
+    p = _participant(session, two_sites)
+    login(client, "coord-a")
+    inf1 = _visit(session, p, "INF1")
+    resp = client.post(f"/visits/{inf1.id}/forms/CS20AT04_INF", data={
+        "WEIGHT-value": "58", "WEIGHT-unit": "kg", "EXDOSE-value": "110000000",
+        "EXDOSE-unit": "cells", "entry_version": "0"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    page = client.get(f"/visits/{inf1.id}/forms/CS20AT04_INF").get_data(as_text=True)
+    assert "116 000 000 (1.16 × 10^8) cells" in page
+    assert "-5.2" in page  # (110 - 116) / 116
+    page = client.get(f"/visits/{inf1.id}").get_data(as_text=True)
+    assert "entered" in page
+
+
+def test_repeating_adverse_events(client, session, two_sites):
+    p = _participant(session, two_sites)
+    login(client, "coord-a")
+    w1 = _visit(session, p, "INF1_W1")
+    for n, term in ((1, "Headache"), (2, "Fever")):
+        resp = client.post(f"/visits/{w1.id}/forms/AE/new")
+        url = resp.headers["Location"]
+        assert url.endswith("/forms/AE" if n == 1 else f"/forms/AE/{n}")
+        resp = client.post(url, data={
+            "AETERM": term, "AESTDTC": "2026-03-08", "AETOXGR": "1", "AESER": "no",
+            "entry_version": "0"})
+        assert resp.status_code == 302, resp.get_data(as_text=True)
+    session.rollback()
+    assert session.query(CrfEntry).filter_by(visit_id=w1.id, form_code="AE").count() == 2
+    assert "#2" in client.get(f"/visits/{w1.id}").get_data(as_text=True)
+
+
+def test_other_sites_visits_are_404(client, session, two_sites):
+    p = _participant(session, two_sites)
+    login(client, "coord-b")
+    inf1 = _visit(session, p, "INF1")
+    assert client.get(f"/visits/{inf1.id}").status_code == 404
+    assert client.get(f"/participants/{p.id}").status_code == 404
+    assert client.post(f"/visits/{inf1.id}/date", data={"actual_date": "2026-03-02"}) \
+        .status_code == 404
+
+
+def test_status_uses_the_sites_local_date(session, two_sites):
+    """At 20:00 UTC it is already tomorrow in Seoul: the visit is due there, not upcoming."""
+    from app.visits.services import site_today, visit_status
+
+    p = _participant(session, two_sites)
+    inf1 = _visit(session, p, "INF1")  # window 2026-03-02 .. 2026-03-02
+    evening = datetime(2026, 3, 1, 20, 0, tzinfo=__import__("datetime").UTC)
+    seoul = site_today(two_sites["a"], evening)
+    assert seoul == date(2026, 3, 2)
+    assert visit_status(inf1, seoul, 7).value == "due"
+    assert visit_status(inf1, evening.date(), 7).value == "upcoming"
