@@ -56,7 +56,8 @@ def test_infusion_given_on_day_86_moves_later_visits_after_confirmation(client, 
     assert _visit(session, p, "INF1").actual_date == DAY0  # done visits keep their dates
     reasons = session.scalars(select(AuditEvent.reason).where(
         AuditEvent.entity_type == "visits", AuditEvent.field == "target_date")).all()
-    assert reasons and all(r.startswith("re-anchored: INF2 happened on 2026-05-27") for r in reasons)
+    assert reasons
+    assert all(r.startswith("re-anchored: INF2 happened on 2026-05-27") for r in reasons)
 
 
 def test_out_of_window_visit_records_a_deviation(client, session, two_sites):
