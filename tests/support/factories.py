@@ -58,9 +58,11 @@ def enrolled(session: Session, site_: Site, study_code: str, start, actor: User,
     version = study_services.latest_version(session, study.id)
     record = screening.start(session, version, site_, number, actor=actor)
     record.status, record.subgroup = ScreeningStatus.ENROLLED.value, subgroup
+    arms = study_services.protocol_of(version).study.arms
     participant = Participant(site_id=site_.id, study_id=study.id, protocol_version_id=version.id,
                               screening_id=record.id, participant_code=f"{site_.code}-{number}",
-                              subgroup=subgroup, enrolled_by_id=actor.id)
+                              subgroup=subgroup, enrolled_by_id=actor.id,
+                              arm=arms[0].code if len(arms) == 1 else None)
     session.add(participant)
     session.flush()
     session.refresh(participant, ["protocol_version", "site"])
