@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 
 class LoginPage:
@@ -52,10 +52,12 @@ class ScreeningPage:
         self.page.get_by_label("Site").select_option(value=site)
         self.page.get_by_label("Screening number").fill(number)
         self.page.get_by_role("button", name="Start screening").click()
+        expect(self.page.get_by_role("heading", name=f"Screening {number}")).to_be_visible()
 
     def choose_subgroup(self, code: str) -> None:
         self.page.locator("#subgroup").select_option(value=code)
         self.page.get_by_role("button", name="Set").click()
+        expect(self.page.get_by_text("Sub-group set.")).to_be_visible()
 
     def enter(self, values: dict) -> None:
         """Types each value into its field, as a coordinator would from the source documents."""
@@ -77,6 +79,7 @@ class ScreeningPage:
 
     def save(self) -> None:
         self.page.get_by_role("button", name="Save and check eligibility").click()
+        expect(self.page.locator(".flash")).to_be_visible()
 
     def verdict(self) -> str:
         return self.page.locator(".verdict-summary").inner_text()
