@@ -25,6 +25,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _bind_extensions(app)
     _register_blueprints(app)
     _register_commands(app)
+    if app.config["SCHEDULER_ENABLED"]:
+        from app.notify.scheduler import start_background
+
+        start_background(app)
     return app
 
 
@@ -57,6 +61,7 @@ def _bind_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.auth.views import bp as auth_bp
+    from app.notify.views import bp as notify_bp
     from app.participants.views import bp as participants_bp
     from app.screening.views import bp as screening_bp
     from app.sites.views import bp as sites_bp
@@ -64,7 +69,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.visits.views import bp as visits_bp
 
     for bp in (auth_bp, sites_bp, admin_bp, studies_bp, screening_bp, participants_bp,
-               visits_bp):
+               visits_bp, notify_bp):
         app.register_blueprint(bp)
 
 

@@ -18,6 +18,8 @@ from app.db import db
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, ensure_demo
 from app.domain.access import Role
 from app.domain.schedule import plan
+from app.notify.jobs import run_once
+from app.notify.scheduler import run_blocking
 from app.screening.check import InputProblem, check_values
 from app.sites import services as sites
 from app.studies import services as study_services
@@ -206,6 +208,32 @@ def render_rows(rows: list[dict], fmt: str, columns: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
+reminders = AppGroup("reminders", help="Visit flags and emailed reminders.")
+
+
+@reminders.command("run-once")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Take this as every site's local date (and send at once).")
+def reminders_run_once(today) -> None:
+    """One sweep of visit statuses, one build of the outbox, one send."""
+    report = run_once(current_app._get_current_object(), today.date() if today else None)
+    if not report.ran:
+        raise click.ClickException("another scheduler holds the lease; nothing done")
+    click.echo(f"{report.sweep.changes} status changes, {report.sweep.reminders} reminders, "
+               f"{report.queued} emails queued; sent {report.send.sent}, "
+               f"retrying {report.send.retried}, failed {report.send.failed}")
+
+
+scheduler_cli = AppGroup("scheduler", help="The background scheduler.")
+
+
+@scheduler_cli.command("run")
+def scheduler_run() -> None:
+    """Run the scheduler in this process (production: beside any number of web workers)."""
+    click.echo("scheduler running; Ctrl+C to stop")
+    run_blocking(current_app._get_current_object())
+
+
 @click.command("demo")
 @with_appcontext
 def demo() -> None:
@@ -219,5 +247,6 @@ def demo() -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (users, sites_cli, studies, eligibility, schedule, demo):
+    for group in (users, sites_cli, studies, eligibility, schedule, reminders, scheduler_cli,
+                  demo):
         app.cli.add_command(group)

@@ -43,6 +43,11 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "MAIL_FROM": ("ecrf@localhost", str, "sender address of every email"),
     "BASE_URL": ("http://127.0.0.1:5000", str, "public address used in links inside emails"),
     "SCHEDULER_ENABLED": (False, _bool, "run the background scheduler inside this process"),
+    "REMINDER_INTERVAL_SECONDS": (3600, int, "how often the sweep and the sender run"),
+    "REMINDER_DIGEST_HOUR": (7, int, "site-local hour from which the day's reminders are sent"),
+    "SMTP_TIMEOUT_SECONDS": (20, int, "connect/send timeout for the SMTP server"),
+    "MAIL_RETRY_BASE_SECONDS": (60, int, "first retry delay after a temporary failure; doubles"),
+    "MAIL_MAX_ATTEMPTS": (12, int, "temporary failures after which a message is marked failed"),
 }
 
 

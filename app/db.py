@@ -68,6 +68,10 @@ class Database:
         key = "db_write_engine" if writing else "db_engine"
         return Session(bind=current_app.extensions[key], expire_on_commit=False)
 
+    def new_write_session(self) -> Session:
+        """A session of its own, taking the write lock at its first statement (caller closes)."""
+        return self._new_session(writing=True)
+
     @contextmanager
     def writing(self) -> Iterator[Session]:
         """A session of its own that holds the write lock from its first statement."""

@@ -4,6 +4,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import AuthSession, RoleGrant, User
 from app.crf.models import CrfEntry, ItemValue
 from app.model_base import Base
+from app.notify.models import OutboxMessage, Reminder, SchedulerLease, VisitStatusChange
 from app.participants.models import Participant, SiteSequence
 from app.randomization.models import Assignment, RandomizationScheme
 from app.screening.models import Screening
@@ -19,15 +20,19 @@ __all__ = [
     "CrfEntry",
     "Deviation",
     "ItemValue",
+    "OutboxMessage",
     "Participant",
     "ParticipantEvent",
     "ProtocolVersion",
     "RandomizationScheme",
+    "Reminder",
     "RoleGrant",
+    "SchedulerLease",
     "Screening",
     "Site",
     "SiteSequence",
     "Study",
     "User",
     "Visit",
+    "VisitStatusChange",
 ]

@@ -18,12 +18,19 @@ class Site(Base):
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64))  # IANA name, e.g. Asia/Seoul
     reminder_lead_days: Mapped[int] = mapped_column(default=7)  # "upcoming" this long before
+    reminder_kinds: Mapped[str] = mapped_column(String(60), default="upcoming,due,overdue,missed")
+    reminder_digest: Mapped[bool] = mapped_column(default=True)  # False: one email per visit
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
 
-    AUDITED = ("code", "name", "timezone", "reminder_lead_days")
+    AUDITED = ("code", "name", "timezone", "reminder_lead_days", "reminder_kinds",
+               "reminder_digest")
+
+    @property
+    def kinds(self) -> set[str]:
+        return {k.strip() for k in self.reminder_kinds.split(",") if k.strip()}
 
     def __repr__(self) -> str:
         return f"<Site {self.code}>"
