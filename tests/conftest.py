@@ -109,3 +109,13 @@ def mini_study(session: Session):
     study_services.store(session, protocol)
     session.commit()
     return protocol
+
+
+@pytest.fixture
+def smtp_server():
+    from tests.support.smtp import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()

@@ -57,7 +57,7 @@ def build(session: Session, now: datetime, base_url: str, digest_hour: int,
             continue
         batches = [rows] if site.reminder_digest else [[row] for row in rows]
         for batch in batches:
-            _queue(session, batch, site, user, local_date, base_url)
+            _queue(session, batch, site, user, local_date, base_url, now)
             queued += 1
     return queued
 
@@ -69,7 +69,7 @@ def _sending_time(site: Site, local_date: date, now: datetime, hour: int) -> boo
 
 
 def _queue(session: Session, rows: list, site: Site, user: User, local_date: date,
-           base_url: str) -> None:
+           base_url: str, now: datetime) -> None:
     items = [_item(row, base_url) for row in rows]
     ids = ",".join(str(row.Reminder.id) for row in rows)
     digest = hashlib.sha256(ids.encode()).hexdigest()[:16]
@@ -85,6 +85,7 @@ def _queue(session: Session, rows: list, site: Site, user: User, local_date: dat
         body_text=render_template("notify/reminders.txt", **context),
         body_html=render_template("notify/reminders.html", **context),
         ics=_calendar([i for i in items if i.status == "upcoming"]),
+        created_at=now, next_attempt_at=now,
     )
     session.add(message)
     session.flush()

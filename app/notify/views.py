@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
@@ -10,7 +19,7 @@ from app import access
 from app.access import access as rule
 from app.db import db
 from app.domain.access import Permission
-from app.model_base import utcnow
+from app.notify.jobs import clock
 from app.notify.models import OutboxMessage
 from app.notify.sender import resend as resend_message
 from app.sites.models import Site
@@ -45,7 +54,7 @@ def resend(message_id: int):
     access.require(Permission.ENTER_DATA, message.site_id)
     if not FlaskForm().validate_on_submit() or message.state != "failed":
         abort(400)
-    resend_message(db.session, message, utcnow())
+    resend_message(db.session, message, clock(current_app))
     db.session.commit()
     flash("Queued again; it goes out with the next run.", "success")
     return redirect(url_for("notify.index", state="failed"))
