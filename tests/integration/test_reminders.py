@@ -209,7 +209,7 @@ def test_two_schedulers_send_each_reminder_once(reminder_app, study_site, smtp_s
     for day in days:
         reminder_app.clock.now = _at(day, 9)
         reports = []
-        threads = [threading.Thread(target=lambda h=h: reports.append(
+        threads = [threading.Thread(target=lambda h=h, out=reports: out.append(
             jobs.run_once(reminder_app, holder=h))) for h in ("host-a:1", "host-b:2")]
         for t in threads:
             t.start()
