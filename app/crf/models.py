@@ -13,6 +13,7 @@ class CrfEntry(Base):
     """One filled (or partly filled) CRF: a screening form, or a visit's form."""
 
     __tablename__ = "crf_entries"
+    __table_args__ = (UniqueConstraint("visit_id", "form_code", "sequence"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)

@@ -22,9 +22,16 @@ class ValueProblem(ValueError):
     """An entered value that cannot be accepted; the message is shown next to the field."""
 
 
+def _blank(raw: Any) -> bool:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return True
+    # a lab left empty still carries the unit the dropdown shows: it is blank all the same
+    return isinstance(raw, Mapping) and all(_blank(raw.get(k)) for k in ("value", "uln"))
+
+
 def parse(item: Item, raw: Any) -> Any:
     """The typed value of `raw` for `item`, None for blank; raises ValueProblem."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    if _blank(raw):
         return None
     parser = _PARSERS[item.type]
     value = parser(item, raw)

@@ -129,6 +129,8 @@ def detail(screening_id: int):
             reason=form.change_reason.data, expected_version=int(form.entry_version.data or 0))
     except ConflictError:
         db.session.rollback()
+        db.session.refresh(screening.entry)
+        form.entry_version.data = str(screening.entry.version)  # saving again is then possible
         return _render(screening, form, 409, conflict=True)
     except (ReasonRequired, services.ScreeningError) as exc:
         db.session.rollback()

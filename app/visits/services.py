@@ -164,13 +164,28 @@ def _apply_moves(session: Session, participant: Participant, moves: list[Move], 
 
 
 def _check_window(session: Session, visit: Visit, actor: User) -> None:
-    if visit.actual_date is None or visit.window_start <= visit.actual_date <= visit.window_end:
+    """One open deviation per visit done out of window; a corrected date updates or resolves it."""
+    open_ = session.scalar(select(Deviation).where(
+        Deviation.visit_id == visit.id, Deviation.kind == "visit_out_of_window",
+        Deviation.resolved_at.is_(None)))
+    in_window = visit.window_start <= visit.actual_date <= visit.window_end
+    if in_window and open_ is None:
+        return
+    if in_window:
+        open_.resolved_at = utcnow()
+        detail = (f"{visit.code} date corrected to {visit.actual_date.isoformat()}, "
+                  "inside its window")
+        audit.record_event(session, "deviation_resolved", actor=actor, entity_type="visits",
+                           entity_id=visit.id, site_id=visit.site_id, detail=detail)
         return
     detail = (f"{visit.code} done on {visit.actual_date.isoformat()}, outside its window "
               f"{visit.window_start.isoformat()} – {visit.window_end.isoformat()}")
-    session.add(Deviation(participant_id=visit.participant_id, site_id=visit.site_id,
-                          visit_id=visit.id, kind="visit_out_of_window", detail=detail,
-                          recorded_by_id=actor.id))
+    if open_ is None:
+        session.add(Deviation(participant_id=visit.participant_id, site_id=visit.site_id,
+                              visit_id=visit.id, kind="visit_out_of_window", detail=detail,
+                              recorded_by_id=actor.id))
+    else:
+        open_.detail = detail
     audit.record_event(session, "deviation", actor=actor, entity_type="visits",
                        entity_id=visit.id, site_id=visit.site_id, detail=detail)
 

@@ -181,13 +181,20 @@ def crf(visit_id: int, form_code: str, sequence: int):
     valid = form.validate()
     if form.errors.get("csrf_token"):
         abort(400)
+    if visit.cancelled_at is not None:
+        abort(409)  # cancelled at withdrawal: nothing more is recorded for it
+    expected = int(form.entry_version.data or 0)
+    existed = entry is not None
     entry = _entry(visit, definition, sequence, create=True)
     try:
+        if expected == 0 and existed:
+            raise ConflictError(entry, expected)
         crf_services.save(db.session, entry, definition, form.raw_values(), actor=current_user,
-                          reason=form.change_reason.data,
-                          expected_version=int(form.entry_version.data or 0) or None)
+                          reason=form.change_reason.data, expected_version=expected or None)
     except ConflictError:
         db.session.rollback()
+        entry = _entry(visit, definition, sequence, create=False)
+        form.entry_version.data = str(entry.version)  # saving again is then possible
         return _render_crf(visit, definition, sequence, form, entry, 409, conflict=True)
     except ReasonRequired as exc:
         db.session.rollback()

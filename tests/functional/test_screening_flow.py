@@ -1,5 +1,7 @@
 """Screen, fail one candidate, enrol another, randomize: through HTTP, as the browser does."""
 
+import re
+
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
@@ -148,3 +150,28 @@ def test_screening_log_per_site(client, session, two_sites, mini_study):
     assert "A-1" in page_a and "B-1" not in page_a
     both = client.get("/screening/").get_data(as_text=True)
     assert "A-1" in both and "B-1" in both
+
+
+def test_after_a_conflict_saving_again_works(client, session, two_sites, mini_study):
+    login(client, "coord-a")
+    sid = _start(client, "SCR-031")
+    stale = _version(session, sid)
+    client.post(f"/screening/{sid}", data={**ELIGIBLE, "entry_version": stale})
+    page = client.post(f"/screening/{sid}", data={**ELIGIBLE, "ANATITER": "1:640",
+                                                  "entry_version": stale}).get_data(as_text=True)
+    current = re.search(r'name="entry_version" type="hidden" value="(\d+)"', page).group(1)
+    resp = client.post(f"/screening/{sid}", data={**ELIGIBLE, "ANATITER": "1:640",
+                                                  "entry_version": current,
+                                                  "change_reason": "checked the lab report"})
+    assert resp.status_code == 302
+
+
+def test_blank_labs_save_as_a_draft(client, session, two_sites, mini_study):
+    login(client, "coord-a")
+    sid = _start(client, "SCR-032")
+    draft = {"SCRDT": "2026-05-01", "CREAT-value": "", "CREAT-unit": "umol/L",
+             "PLAT-value": "", "PLAT-unit": "/uL", "ALT-value": "", "ALT-unit": "U/L",
+             "ALT-uln": "", "entry_version": _version(session, sid)}
+    assert client.post(f"/screening/{sid}", data=draft).status_code == 302
+    session.rollback()
+    assert session.get(Screening, sid).entry.raw_values() == {"SCRDT": "2026-05-01"}

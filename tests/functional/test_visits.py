@@ -166,3 +166,44 @@ def test_status_uses_the_sites_local_date(session, two_sites):
     assert seoul == date(2026, 3, 2)
     assert visit_status(inf1, seoul, 7).value == "due"
     assert visit_status(inf1, evening.date(), 7).value == "upcoming"
+
+
+def test_a_corrected_date_resolves_the_deviation(client, session, two_sites):
+    p = _participant(session, two_sites)
+    login(client, "coord-a")
+    w4 = _visit(session, p, "INF1_W4")
+    late, good = (w4.window_end + timedelta(days=1)).isoformat(), w4.target_date.isoformat()
+    client.post(f"/visits/{w4.id}/date", data={"actual_date": late})
+    client.post(f"/visits/{w4.id}/date", data={"actual_date": late, "reason": "again"})
+    session.rollback()
+    assert len(session.scalars(select(Deviation)).all()) == 1  # not one per edit
+    resp = client.post(f"/visits/{w4.id}/date", data={"actual_date": good,
+                                                      "reason": "typo in the date"})
+    assert resp.status_code == 302
+    session.rollback()
+    session.expire_all()
+    (deviation,) = session.scalars(select(Deviation)).all()
+    assert deviation.resolved_at is not None
+
+
+def test_cancelled_visits_take_no_more_data(client, session, two_sites):
+    p = _participant(session, two_sites, start=date.today() + timedelta(days=30))
+    login(client, "coord-a")
+    client.post(f"/participants/{p.id}/withdraw", data={"reason": "moved away"})
+    w1 = _visit(session, p, "INF1_W1")
+    assert w1.cancelled_at is not None
+    resp = client.post(f"/visits/{w1.id}/forms/VS", data={"PULSE-value": "70",
+                                                          "PULSE-unit": "bpm",
+                                                          "entry_version": "0"})
+    assert resp.status_code == 409
+
+
+def test_two_first_saves_of_one_form_conflict(client, session, two_sites):
+    p = _participant(session, two_sites)
+    login(client, "coord-a")
+    w1 = _visit(session, p, "INF1_W1")
+    pulse = {"PULSE-unit": "bpm", "entry_version": "0"}
+    first = client.post(f"/visits/{w1.id}/forms/VS", data={**pulse, "PULSE-value": "70"})
+    second = client.post(f"/visits/{w1.id}/forms/VS", data={**pulse, "PULSE-value": "90"})
+    assert (first.status_code, second.status_code) == (302, 409)
+    assert "Now stored: 70 bpm" in second.get_data(as_text=True)

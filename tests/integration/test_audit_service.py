@@ -22,7 +22,8 @@ def test_create_writes_one_row_per_field(session):
     rows = _events(session)
     assert {(r.field, r.old_value, r.new_value) for r in rows} == {
         ("code", None, "AUD1"), ("name", None, "Site AUD1"), ("timezone", None, "Europe/Berlin"),
-        ("reminder_lead_days", None, "7"),
+        ("reminder_lead_days", None, "7"), ("reminder_kinds", None, "upcoming,due,overdue,missed"),
+        ("reminder_digest", None, "true"),
     }
     assert all(r.action == "create" and r.entity_id == site.id and r.site_id == site.id
                for r in rows)
