@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 
 from flask import Flask, abort, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, false, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, true
 from sqlalchemy.orm import Session
 
-from app.domain.access import Permission, SiteScope, allows, site_scope
+from app.domain.access import ROLE_PERMISSIONS, Permission, SiteScope, allows, site_scope
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M")
@@ -81,13 +81,14 @@ def grants() -> list:
     return current_user.domain_grants()
 
 
-def can(permission: Permission, site_id: int | None = None, *, anywhere: bool = False) -> bool:
-    return allows(grants(), permission, site_id, anywhere=anywhere)
+def can(permission: Permission, site_id: int | None = None, study_id: int | None = None, *,
+        anywhere: bool = False) -> bool:
+    return allows(grants(), permission, site_id, study_id, anywhere=anywhere)
 
 
-def require(permission: Permission, site_id: int | None) -> None:
-    """403 unless the user holds `permission` at that site (they can already see it)."""
-    if not can(permission, site_id):
+def require(permission: Permission, site_id: int | None, study_id: int | None = None) -> None:
+    """403 unless the user holds `permission` at that site for that study (they can see it)."""
+    if not can(permission, site_id, study_id):
         abort(403)
 
 
@@ -95,23 +96,31 @@ def visible_sites() -> SiteScope:
     return site_scope(grants())
 
 
-def site_filter(site_column: ColumnElement[int]) -> ColumnElement[bool]:
-    scope = visible_sites()
-    if scope.all_sites:
-        return true()
-    if not scope.site_ids:
-        return false()
-    return site_column.in_(sorted(scope.site_ids))
+def site_filter(site_column: ColumnElement[int],
+                study_column: ColumnElement[int] | None = None) -> ColumnElement[bool]:
+    """Rows the user may see: one clause per grant, for its site and (if given) its study."""
+    clauses = []
+    for grant in grants():
+        if Permission.VIEW_SITE not in ROLE_PERMISSIONS[grant.role]:
+            continue
+        site_ok = true() if grant.site_id is None else site_column == grant.site_id
+        study_ok = true() if grant.study_id is None or study_column is None \
+            else study_column == grant.study_id
+        clauses.append(and_(site_ok, study_ok))
+    return or_(*clauses) if clauses else false()
 
 
-def scope(stmt: Select, site_column: ColumnElement[int]) -> Select:
-    """Limit a query to rows of the user's sites."""
-    return stmt.where(site_filter(site_column))
+def scope(stmt: Select, site_column: ColumnElement[int],
+          study_column: ColumnElement[int] | None = None) -> Select:
+    """Limit a query to rows of the user's sites (and studies, where a grant names one)."""
+    return stmt.where(site_filter(site_column, study_column))
 
 
-def get_or_404(session: Session, stmt: Select, site_of: Callable[[Any], int | None]) -> Any:
-    """The one row `stmt` selects, if it belongs to one of the user's sites; else 404."""
+def get_or_404(session: Session, stmt: Select, site_of: Callable[[Any], int | None],
+               study_of: Callable[[Any], int | None] | None = None) -> Any:
+    """The one row `stmt` selects, if the user may see it; else 404 (never a telling 403)."""
     obj = session.scalar(stmt)
-    if obj is None or not visible_sites().includes(site_of(obj)):
+    if obj is None or not can(Permission.VIEW_SITE, site_of(obj),
+                              study_of(obj) if study_of else None):
         abort(404)
     return obj

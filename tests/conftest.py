@@ -23,14 +23,20 @@ pytest_plugins = ["tests.support.browser"]
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("DATABASE_URL")
     if url and database.is_postgres(url):
-        database.reset_postgres(url)  # fails the run if PostgreSQL is unreachable
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        # a schema of this run's own, so that two runs on one database never meet
+        schema = f"test_run_{os.getpid()}"
+        database.reset_postgres(url, schema)  # fails the run if PostgreSQL is unreachable
+        url = database.with_search_path(url, schema)
+        database.migrate(url)
+        yield url
+        database.drop_schema(url, schema)
+        return
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     database.migrate(url)
-    return url
+    yield url
 
 
 def make_test_app(database_url: str, **overrides) -> Flask:

@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 
 from app import access
 from app.access import access as rule
@@ -26,20 +26,22 @@ bp = Blueprint("participants", __name__, url_prefix="/participants")
 
 
 class RandomizeForm(FlaskForm):
-    """A button and its token."""
+    on = DateField("Randomization date", validators=[Optional()])
 
 
 def _load(participant_id: int) -> Participant:
     stmt = select(Participant).where(Participant.id == participant_id)
-    return access.get_or_404(db.session, stmt, lambda p: p.site_id)
+    return access.get_or_404(db.session, stmt, lambda p: p.site_id, lambda p: p.study_id)
 
 
 @bp.route("/")
 @rule(Permission.VIEW_SITE)
 def index():
-    rows = db.session.scalars(access.scope(select(Participant), Participant.site_id)
+    rows = db.session.scalars(access.scope(select(Participant), Participant.site_id,
+                                           Participant.study_id)
                               .order_by(Participant.enrolled_at.desc())).all()
-    return render_template("participants/index.html", participants=rows)
+    return render_template("participants/index.html", participants=rows,
+                           show_arms=access.can(Permission.MANAGE_STUDY, anywhere=True))
 
 
 class UnscheduledForm(FlaskForm):
@@ -76,12 +78,12 @@ def _timeline(participant: Participant, unscheduled_form=None, withdraw_form=Non
                                    .where(Assignment.participant_id == participant.id))
     return render_template(
         "participants/detail.html", participant=participant, protocol=protocol, rows=rows,
-        next_row=next_row, today=today, assignment=assignment, form=RandomizeForm(),
+        next_row=next_row, today=today, assignment=assignment, form=RandomizeForm(on=today),
         unscheduled_form=unscheduled_form or UnscheduledForm(),
         withdraw_form=withdraw_form or WithdrawForm(),
         deviations=db.session.scalars(select(Deviation).where(
             Deviation.participant_id == participant.id).order_by(Deviation.id)).all(),
-        can_enter=access.can(Permission.ENTER_DATA, participant.site_id),
+        can_enter=access.can(Permission.ENTER_DATA, participant.site_id, participant.study_id),
     ), status
 
 
@@ -97,7 +99,7 @@ def _entries_by_visit(participant: Participant) -> dict[int, dict[str, list[CrfE
 @rule(Permission.ENTER_DATA)
 def unscheduled(participant_id: int):
     participant = _load(participant_id)
-    access.require(Permission.ENTER_DATA, participant.site_id)
+    access.require(Permission.ENTER_DATA, participant.site_id, participant.study_id)
     form = UnscheduledForm()
     if not form.validate_on_submit():
         return _timeline(participant, unscheduled_form=form, status=400)
@@ -117,7 +119,7 @@ def unscheduled(participant_id: int):
 @rule(Permission.ENTER_DATA)
 def withdraw(participant_id: int):
     participant = _load(participant_id)
-    access.require(Permission.ENTER_DATA, participant.site_id)
+    access.require(Permission.ENTER_DATA, participant.site_id, participant.study_id)
     form = WithdrawForm()
     if not form.validate_on_submit():
         return _timeline(participant, withdraw_form=form, status=400)
@@ -139,11 +141,12 @@ def withdraw(participant_id: int):
 @rule(Permission.ENTER_DATA)
 def randomize(participant_id: int):
     participant = _load(participant_id)
-    access.require(Permission.ENTER_DATA, participant.site_id)
+    access.require(Permission.ENTER_DATA, participant.site_id, participant.study_id)
     if not RandomizeForm().validate_on_submit():
         abort(400)
     try:
-        assignment = services.randomize(db.session, participant, actor=current_user)
+        assignment = services.randomize(db.session, participant, actor=current_user,
+                                        on=RandomizeForm().on.data)
     except services.ScreeningError as exc:
         db.session.rollback()
         flash(str(exc), "error")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -105,9 +107,21 @@ def _close(session: Session, screening: Screening, status: ScreeningStatus, acto
     screening.decided_at, screening.decided_by_id = utcnow(), actor.id
 
 
-def enroll(session: Session, screening: Screening, *, actor: User) -> Participant:
-    """Enrol an eligible candidate under the screening's protocol version."""
+def _check_day(on: date | None, site: Site) -> date:
+    today = visits.site_today(site)
+    if on is None:
+        return today
+    if on > today:
+        raise ScreeningError("The date cannot be in the future.", "on")
+    return on
+
+
+def enroll(session: Session, screening: Screening, *, actor: User,
+           on: date | None = None) -> Participant:
+    """Enrol an eligible candidate under the screening's protocol version, on `on` (day 0 of a
+    schedule counted from enrolment; the site's today when not given)."""
     _require_open(screening)
+    on = _check_day(on, screening.site)
     study = protocol(screening).study
     if study.subgroups and not screening.subgroup:
         raise ScreeningError("Choose the sub-group before enrolling.", "subgroup")
@@ -123,16 +137,16 @@ def enroll(session: Session, screening: Screening, *, actor: User) -> Participan
     )
     audit.create(session, participant, actor=actor)
     _close(session, screening, ScreeningStatus.ENROLLED, actor)
-    _start_schedule(session, participant, AnchorKind.ENROLLMENT, actor)
+    _start_schedule(session, participant, AnchorKind.ENROLLMENT, on, actor)
     return participant
 
 
-def _start_schedule(session: Session, participant: Participant, moment: AnchorKind,
+def _start_schedule(session: Session, participant: Participant, moment: AnchorKind, on: date,
                     actor: User) -> None:
-    """Plan the visits from today (site-local) when the schedule is counted from `moment`."""
+    """Plan the visits from `on` when the schedule is counted from `moment`."""
     session.refresh(participant, ["protocol_version", "site"])
     if visits.root_kind(visits.schedule_of(participant)) is moment:
-        visits.generate(session, participant, visits.site_today(participant.site), actor=actor)
+        visits.generate(session, participant, on, actor=actor)
 
 
 def set_seed(session: Session, study_id: int, seed: str, *, actor: User) -> None:
@@ -148,8 +162,10 @@ def set_seed(session: Session, study_id: int, seed: str, *, actor: User) -> None
                        entity_id=study_id)
 
 
-def randomize(session: Session, participant: Participant, *, actor: User) -> Assignment:
+def randomize(session: Session, participant: Participant, *, actor: User,
+              on: date | None = None) -> Assignment:
     """Allocate the next position of the participant's stratum. Once only, never redone."""
+    on = _check_day(on, participant.site)
     scheme = protocol_of(participant.protocol_version).study.randomization
     if scheme is None:
         raise ScreeningError("This study is not randomized.")
@@ -170,5 +186,5 @@ def randomize(session: Session, participant: Participant, *, actor: User) -> Ass
     audit.record_event(session, "randomized", actor=actor, entity_type="participants",
                        entity_id=participant.id, site_id=participant.site_id,
                        detail=f"{participant.participant_code}: {stratum} #{position} → {arm}")
-    _start_schedule(session, participant, AnchorKind.RANDOMIZATION, actor)
+    _start_schedule(session, participant, AnchorKind.RANDOMIZATION, on, actor)
     return assignment

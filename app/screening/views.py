@@ -6,9 +6,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import SelectField, StringField
+from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 
 from app import access
 from app.access import access as rule
@@ -21,6 +21,7 @@ from app.screening import services
 from app.screening.models import Screening
 from app.sites.models import Site
 from app.studies.services import current_versions
+from app.visits.services import site_today
 
 bp = Blueprint("screening", __name__, url_prefix="/screening")
 
@@ -39,10 +40,12 @@ class SubgroupForm(FlaskForm):
 class DecisionForm(FlaskForm):
     """Fail or enrol: the button carries the decision; the token guards it."""
 
+    on = DateField("Enrolment date (day 0 of the visit plan)", validators=[Optional()])
+
 
 def _load(screening_id: int) -> Screening:
     stmt = select(Screening).where(Screening.id == screening_id)
-    return access.get_or_404(db.session, stmt, lambda s: s.site_id)
+    return access.get_or_404(db.session, stmt, lambda s: s.site_id, lambda s: s.study_id)
 
 
 def _entry_sites() -> list[Site]:
@@ -54,7 +57,7 @@ def _entry_sites() -> list[Site]:
 @rule(Permission.VIEW_SITE)
 def log():
     """The screening log: candidates screened at one site (?site=CODE) or all the user's."""
-    stmt = access.scope(select(Screening), Screening.site_id)
+    stmt = access.scope(select(Screening), Screening.site_id, Screening.study_id)
     site_code = request.args.get("site")
     if site_code:
         stmt = stmt.join(Site).where(Site.code == site_code)
@@ -71,7 +74,10 @@ def start():
     form.study.choices = [SelectChoice(c, f"{c} · {v.study.title[:80]}")
                           for c, v in versions.items()]
     form.site.choices = [SelectChoice(c, f"{c} · {s.name}") for c, s in sites.items()]
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not access.can(
+            Permission.ENTER_DATA, sites[form.site.data].id, versions[form.study.data].study_id):
+        form.study.errors.append("You hold no data-entry role for this study at this site.")
+    elif form.validate_on_submit():
         try:
             screening = services.start(db.session, versions[form.study.data],
                                        sites[form.site.data], form.screening_number.data,
@@ -101,9 +107,9 @@ def _render(screening: Screening, crf_form, status: int = 200, conflict: bool = 
         "screening/detail.html", screening=screening, protocol=protocol, form=crf_form,
         derived=derived, stored=_shown_values(screening) if conflict else {},
         verdict=services.verdict(screening), subgroup_form=subgroup_form,
-        decision_form=DecisionForm(), conflict=conflict,
-        can_enroll=access.can(Permission.SIGN, screening.site_id),
-        can_enter=access.can(Permission.ENTER_DATA, screening.site_id),
+        decision_form=DecisionForm(on=site_today(screening.site)), conflict=conflict,
+        can_enroll=access.can(Permission.SIGN, screening.site_id, screening.study_id),
+        can_enter=access.can(Permission.ENTER_DATA, screening.site_id, screening.study_id),
     ), status
 
 
@@ -118,7 +124,7 @@ def detail(screening_id: int):
     screening = _load(screening_id)
     if request.method == "GET":
         return _render(screening, _crf_form(screening))
-    access.require(Permission.ENTER_DATA, screening.site_id)
+    access.require(Permission.ENTER_DATA, screening.site_id, screening.study_id)
     form = _crf_form(screening, request.form)
     valid = form.validate()
     if form.errors.get("csrf_token"):
@@ -149,7 +155,7 @@ def detail(screening_id: int):
 @rule(Permission.ENTER_DATA)
 def subgroup(screening_id: int):
     screening = _load(screening_id)
-    access.require(Permission.ENTER_DATA, screening.site_id)
+    access.require(Permission.ENTER_DATA, screening.site_id, screening.study_id)
     form = SubgroupForm()
     form.subgroup.choices = [SelectChoice(s.code, s.name)
                              for s in services.protocol(screening).study.subgroups]
@@ -167,7 +173,7 @@ def subgroup(screening_id: int):
 
 def _load_for(screening_id: int, permission: Permission) -> Screening:
     screening = _load(screening_id)
-    access.require(permission, screening.site_id)
+    access.require(permission, screening.site_id, screening.study_id)
     if not DecisionForm().validate_on_submit():
         abort(400)
     return screening
@@ -197,7 +203,8 @@ def fail(screening_id: int):
 def enroll(screening_id: int):
     screening = _load_for(screening_id, Permission.SIGN)
     try:
-        participant = services.enroll(db.session, screening, actor=current_user)
+        participant = services.enroll(db.session, screening, actor=current_user,
+                                      on=DecisionForm().on.data)
     except services.ScreeningError as exc:
         return _refused(screening, exc)
     db.session.commit()

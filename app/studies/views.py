@@ -9,6 +9,7 @@ from sqlalchemy import select
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, Length
 
+from app import access
 from app.access import access as rule
 from app.db import db
 from app.domain.access import Permission
@@ -37,6 +38,7 @@ def index():
 @rule(Permission.MANAGE_STUDY)
 def randomization(code: str):
     study = db.session.scalar(select(Study).where(Study.code == code)) or abort(404)
+    access.require(Permission.MANAGE_STUDY, None, study.id)  # the seed is study-wide
     version = latest_version(db.session, study.id) or abort(404)
     if protocol_of(version).study.randomization is None:
         abort(404)

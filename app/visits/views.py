@@ -39,7 +39,8 @@ class NotDoneForm(FlaskForm):
 
 def load(visit_id: int) -> Visit:
     stmt = select(Visit).where(Visit.id == visit_id)
-    return access.get_or_404(db.session, stmt, lambda v: v.site_id)
+    return access.get_or_404(db.session, stmt, lambda v: v.site_id,
+                             lambda v: v.participant.study_id)
 
 
 def _definition(visit: Visit, form_code: str) -> FormDef:
@@ -76,7 +77,7 @@ def _render_visit(visit: Visit, date_form=None, not_done_form=None, pending=None
         forms=[protocol.forms[c] for c in _form_codes(visit)], entries=entries_of(visit),
         date_form=date_form or VisitDateForm(actual_date=visit.actual_date),
         not_done_form=not_done_form or NotDoneForm(), pending=pending,
-        can_enter=access.can(Permission.ENTER_DATA, visit.site_id),
+        can_enter=access.can(Permission.ENTER_DATA, visit.site_id, visit.participant.study_id),
     ), status
 
 
@@ -90,7 +91,7 @@ def detail(visit_id: int):
 @rule(Permission.ENTER_DATA)
 def record_date(visit_id: int):
     visit = load(visit_id)
-    access.require(Permission.ENTER_DATA, visit.site_id)
+    access.require(Permission.ENTER_DATA, visit.site_id, visit.participant.study_id)
     form = VisitDateForm()
     if not form.validate_on_submit():
         return _render_visit(visit, date_form=form, status=400)
@@ -121,7 +122,7 @@ def record_date(visit_id: int):
 @rule(Permission.ENTER_DATA)
 def not_done(visit_id: int):
     visit = load(visit_id)
-    access.require(Permission.ENTER_DATA, visit.site_id)
+    access.require(Permission.ENTER_DATA, visit.site_id, visit.participant.study_id)
     form = NotDoneForm()
     if not form.validate_on_submit():
         return _render_visit(visit, not_done_form=form, status=400)
@@ -154,7 +155,7 @@ def _entry(visit: Visit, definition: FormDef, sequence: int, create: bool) -> Cr
 def new_instance(visit_id: int, form_code: str):
     """Another adverse event, another medication: a new instance of a repeating form."""
     visit = load(visit_id)
-    access.require(Permission.ENTER_DATA, visit.site_id)
+    access.require(Permission.ENTER_DATA, visit.site_id, visit.participant.study_id)
     definition = _definition(visit, form_code)
     if not definition.repeating or not FlaskForm().validate_on_submit():
         abort(400)
@@ -176,7 +177,7 @@ def crf(visit_id: int, form_code: str, sequence: int):
     raw, version = (entry.raw_values(), entry.version) if entry else ({}, 0)
     if request.method == "GET":
         return _render_crf(visit, definition, sequence, bind(definition, raw, version), entry)
-    access.require(Permission.ENTER_DATA, visit.site_id)
+    access.require(Permission.ENTER_DATA, visit.site_id, visit.participant.study_id)
     form = bind(definition, raw, version, request.form)
     valid = form.validate()
     if form.errors.get("csrf_token"):
@@ -217,7 +218,8 @@ def _render_crf(visit, definition, sequence, form, entry, status=200, conflict=F
     return render_template(
         "visits/crf.html", visit=visit, participant=visit.participant, definition=definition,
         sequence=sequence, form=form, entry=entry, derived=derived, stored=stored,
-        conflict=conflict, can_enter=access.can(Permission.ENTER_DATA, visit.site_id),
+        conflict=conflict,
+        can_enter=access.can(Permission.ENTER_DATA, visit.site_id, visit.participant.study_id),
     ), status
 
 

@@ -62,7 +62,10 @@ def test_screen_fail_enrol_randomize(client, session, two_sites, mini_study):
 
     client.post("/logout")
     login(client, "pi-a")
-    resp = client.post(f"/screening/{eligible}/enroll")
+    resp = client.post(f"/screening/{eligible}/enroll", data={"on": "2099-01-01"},
+                       follow_redirects=True)
+    assert "cannot be in the future" in resp.get_data(as_text=True)
+    resp = client.post(f"/screening/{eligible}/enroll", data={"on": "2026-05-02"})
     assert resp.status_code == 302
     session.rollback()
     participant = session.scalar(select(Participant))

@@ -207,3 +207,24 @@ def test_two_first_saves_of_one_form_conflict(client, session, two_sites):
     second = client.post(f"/visits/{w1.id}/forms/VS", data={**pulse, "PULSE-value": "90"})
     assert (first.status_code, second.status_code) == (302, 409)
     assert "Now stored: 70 bpm" in second.get_data(as_text=True)
+
+
+def test_a_grant_for_one_study_shows_that_study_only(client, session, two_sites):
+    from app.auth import services as accounts
+    from app.domain.access import Role
+    from app.studies.models import Study
+
+    p = _participant(session, two_sites)
+    other = session.scalar(select(Study).where(Study.code == "UCMSC-LN"))
+    nurse = factories.user(session, "nurse-ucmsc")
+    accounts.grant_role(session, nurse, Role.COORDINATOR, site=two_sites["a"], study=other,
+                        actor=None)
+    session.commit()
+    login(client, "nurse-ucmsc")
+    assert client.get(f"/participants/{p.id}").status_code == 404
+    inf1 = _visit(session, p, "INF1")
+    assert client.get(f"/visits/{inf1.id}").status_code == 404
+    assert p.participant_code not in client.get("/participants/").get_data(as_text=True)
+    resp = client.post("/screening/new", data={"study": "CS20AT04", "site": "SITEA",
+                                               "screening_number": "X-1"})
+    assert "no data-entry role for this study" in resp.get_data(as_text=True)

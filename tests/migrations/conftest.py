@@ -11,7 +11,7 @@ from pytest_alembic.config import Config as PytestAlembicConfig
 from app.db import make_engine
 from tests.support import database
 
-MIGRATIONS_SCHEMA = "migrations_check"
+MIGRATIONS_SCHEMA = f"migrations_check_{os.getpid()}"
 
 
 @pytest.fixture
@@ -29,3 +29,5 @@ def alembic_engine(tmp_path):
         engine = make_engine(f"sqlite:///{tmp_path / 'migrations.sqlite3'}")
     yield engine
     engine.dispose()
+    if url and database.is_postgres(url):
+        database.drop_schema(url, MIGRATIONS_SCHEMA)

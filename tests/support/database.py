@@ -32,6 +32,20 @@ def reset_postgres(url: str, schema: str = "public") -> None:
         engine.dispose()
 
 
+def with_search_path(url: str, schema: str) -> str:
+    """The URL with libpq's options setting the schema every connection works in."""
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+def drop_schema(url: str, schema: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        engine.dispose()
+
+
 def migrate(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
