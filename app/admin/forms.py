@@ -3,9 +3,26 @@ from __future__ import annotations
 from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from app.auth.passwords import MIN_LENGTH, policy_problem
 from app.domain.access import Role
@@ -52,3 +69,16 @@ class SiteForm(FlaskForm):
     def validate_timezone(self, field) -> None:
         if field.data not in available_timezones():
             raise ValidationError("Not an IANA time zone name, e.g. Europe/Berlin or Asia/Seoul.")
+
+
+class ReminderSettingsForm(FlaskForm):
+    version = HiddenField()
+    reminder_lead_days = IntegerField(
+        "Days before a window opens that a visit counts as upcoming",
+        validators=[DataRequired(), NumberRange(min=0, max=60)])
+    kinds = SelectMultipleField(
+        "Remind coordinators of visits that become",
+        choices=[SelectChoice(k, k) for k in ("upcoming", "due", "overdue", "missed")],
+        validate_choice=True)
+    reminder_digest = BooleanField("One daily digest per person (untick: one email per visit)")
+    reason = StringField("Reason for the change", validators=[DataRequired(), Length(max=300)])

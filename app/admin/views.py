@@ -7,7 +7,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.access import access
-from app.admin.forms import ActiveForm, GrantForm, SiteForm, UserForm
+from app.admin.forms import ActiveForm, GrantForm, ReminderSettingsForm, SiteForm, UserForm
+from app.audit import services as audit
 from app.audit.models import AuditEvent
 from app.audit.services import ConflictError
 from app.auth import services as accounts
@@ -147,6 +148,28 @@ def new_site():
             flash(f"Site {site.code} created.", "success")
             return redirect(url_for("admin.site_list"))
     return render_template("admin/site_new.html", form=form)
+
+
+@bp.route("/sites/<code>/reminders", methods=["GET", "POST"])
+@ADMIN
+def site_reminders(code: str):
+    site = sites.find_site(db.session, code) or abort(404)
+    form = ReminderSettingsForm(obj=site, kinds=sorted(site.kinds), version=site.version)
+    if form.validate_on_submit():
+        values = {"reminder_lead_days": form.reminder_lead_days.data,
+                  "reminder_kinds": ",".join(k for k in ("upcoming", "due", "overdue", "missed")
+                                             if k in form.kinds.data),
+                  "reminder_digest": form.reminder_digest.data}
+        try:
+            audit.update(db.session, site, values, actor=current_user, reason=form.reason.data,
+                         expected_version=int(form.version.data or 0))
+        except ConflictError:
+            flash("Someone else changed these settings meanwhile; here they are now.", "error")
+            return redirect(url_for("admin.site_reminders", code=site.code))
+        db.session.commit()
+        flash(f"Reminder settings of {site.code} saved.", "success")
+        return redirect(url_for("admin.site_list"))
+    return render_template("admin/site_reminders.html", site=site, form=form)
 
 
 @bp.route("/audit")

@@ -74,3 +74,23 @@ def test_audit_page_lists_events(client, two_sites):
     login(client, "root-admin")
     page = client.get("/admin/audit").get_data(as_text=True)
     assert "login" in page and "SITEA" in page
+
+
+def test_site_reminder_settings(client, session, two_sites):
+    from app.sites.models import Site
+
+    login(client, "root-admin")
+    page = client.get("/admin/sites/SITEA/reminders").get_data(as_text=True)
+    assert 'value="7"' in page
+    resp = client.post("/admin/sites/SITEA/reminders", data={
+        "version": "1", "reminder_lead_days": "5", "kinds": ["due", "missed"],
+        "reminder_digest": "", "reason": "site asked for fewer emails"})
+    assert resp.status_code == 302
+    session.rollback()
+    session.expire_all()
+    site = session.scalar(select(Site).where(Site.code == "SITEA"))
+    assert (site.reminder_lead_days, site.reminder_kinds, site.reminder_digest) == \
+        (5, "due,missed", False)
+    client.post("/logout")
+    login(client, "coord-a")
+    assert client.get("/admin/sites/SITEA/reminders").status_code == 403

@@ -322,3 +322,38 @@ def test_missed_run_is_caught_up_once_at_start(reminder_app, study_site):
     configure(scheduler, reminder_app)
     (job,) = scheduler.get_jobs()
     assert job.next_run_time == _at(DAY0, 9) + timedelta(hours=1)
+
+
+def test_per_visit_mode_sends_one_email_per_reminder(reminder_app, study_site, smtp_server):
+    from app.db import db
+    from app.sites.models import Site
+
+    with reminder_app.app_context(), db.writing() as s:
+        s.get(Site, study_site["site"]).reminder_digest = False
+    days = [DAY0 - timedelta(days=4) + timedelta(days=n) for n in range(6)]
+    for day in days:
+        _run(reminder_app, _at(day, 9))
+    seen = _received(smtp_server)
+    assert len(smtp_server.messages) == sum(seen.values()) == len(seen)
+
+
+def test_two_scheduler_processes_send_each_reminder_once(reminder_app, study_site,
+                                                         smtp_server, database_url):
+    """Two `flask reminders run-once` processes at a time, day after day."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "DATABASE_URL": database_url, "MAIL_SERVER": "127.0.0.1",
+           "MAIL_PORT": str(smtp_server.port), "SECRET_KEY": "test"}
+    flask = str(Path(sys.executable).with_name("flask"))
+    for n in range(4):
+        day = (DAY0 - timedelta(days=4) + timedelta(days=n)).isoformat()
+        procs = [subprocess.Popen([flask, "--app", "app", "reminders", "run-once",
+                                   "--today", day], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT) for _ in range(2)]
+        outputs = [p.communicate(timeout=60)[0].decode() for p in procs]
+        assert any("status changes" in out for out in outputs), outputs
+    seen = _received(smtp_server)
+    assert seen and all(count == 1 for count in seen.values())
