@@ -61,6 +61,9 @@ def _bind_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
     from app.auth.views import bp as auth_bp
+    from app.calendar.views import bp as calendar_bp
+    from app.dashboard.views import bp as dashboard_bp
+    from app.feeds.views import bp as feeds_bp
     from app.notify.views import bp as notify_bp
     from app.participants.views import bp as participants_bp
     from app.screening.views import bp as screening_bp
@@ -69,7 +72,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.visits.views import bp as visits_bp
 
     for bp in (auth_bp, sites_bp, admin_bp, studies_bp, screening_bp, participants_bp,
-               visits_bp, notify_bp):
+               visits_bp, notify_bp, calendar_bp, dashboard_bp, feeds_bp):
         app.register_blueprint(bp)
 
 
