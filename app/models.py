@@ -3,6 +3,7 @@
 from app.audit.models import AuditEvent
 from app.auth.models import AuthSession, RoleGrant, User
 from app.crf.models import CrfEntry, ItemValue
+from app.feeds.models import FeedToken
 from app.model_base import Base
 from app.notify.models import OutboxMessage, Reminder, SchedulerLease, VisitStatusChange
 from app.participants.models import Participant, SiteSequence
@@ -19,6 +20,7 @@ __all__ = [
     "Base",
     "CrfEntry",
     "Deviation",
+    "FeedToken",
     "ItemValue",
     "OutboxMessage",
     "Participant",
