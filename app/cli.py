@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.auth import services as accounts
 from app.db import db
-from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, ensure_demo
+from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, ensure_demo, ensure_demo_participants
 from app.domain.access import Role
 from app.domain.schedule import plan
 from app.notify.jobs import run_once
@@ -240,10 +240,13 @@ def demo() -> None:
     """Create the demo sites and accounts if missing, and print the logins."""
     with db.writing() as session:
         created = ensure_demo(session)
+        participants = ensure_demo_participants(session)
     click.echo(f"Demo logins (password for each: {DEMO_PASSWORD}):")
     for acct in DEMO_ACCOUNTS:
         new = " (new)" if acct in created else ""
         click.echo(f"  {acct.username:<20} {acct.role.label} at {acct.site or 'all sites'}{new}")
+    if participants:
+        click.echo(f"{participants} demo participants of CS20AT04 enrolled at SEOUL")
 
 
 def register(app: Flask) -> None:

@@ -42,12 +42,9 @@ def enrolled(session: Session, site_: Site, study_code: str, start, actor: User,
     from sqlalchemy import select
 
     from app.config import PROJECT_ROOT
-    from app.participants.models import Participant
-    from app.screening import services as screening
-    from app.screening.models import ScreeningStatus
+    from app.demo import enrol_without_screening
     from app.studies import services as study_services
     from app.studies.models import Study
-    from app.visits import services as visits
 
     study = session.scalar(select(Study).where(Study.code == study_code))
     if study is None:
@@ -56,15 +53,4 @@ def enrolled(session: Session, site_: Site, study_code: str, start, actor: User,
             study_services.store(session, protocol)
         study = session.scalar(select(Study).where(Study.code == study_code))
     version = study_services.latest_version(session, study.id)
-    record = screening.start(session, version, site_, number, actor=actor)
-    record.status, record.subgroup = ScreeningStatus.ENROLLED.value, subgroup
-    arms = study_services.protocol_of(version).study.arms
-    participant = Participant(site_id=site_.id, study_id=study.id, protocol_version_id=version.id,
-                              screening_id=record.id, participant_code=f"{site_.code}-{number}",
-                              subgroup=subgroup, enrolled_by_id=actor.id,
-                              arm=arms[0].code if len(arms) == 1 else None)
-    session.add(participant)
-    session.flush()
-    session.refresh(participant, ["protocol_version", "site"])
-    visits.generate(session, participant, start, actor=actor)
-    return participant
+    return enrol_without_screening(session, site_, version, number, start, actor, subgroup)
