@@ -43,6 +43,7 @@ def _instance_secret_key() -> str:
 
 
 def _bind_extensions(app: Flask) -> None:
+    from app.audit import chain  # noqa: F401 - registers the hash chain on every session
     from app import access
     from app.auth.session import init_login
     from app.db import db

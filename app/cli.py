@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from app.audit.chain import verify as verify_chain
 from app.auth import services as accounts
 from app.db import db
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, ensure_demo, ensure_demo_participants
@@ -234,6 +235,19 @@ def scheduler_run() -> None:
     run_blocking(current_app._get_current_object())
 
 
+audit_cli = AppGroup("audit", help="The audit trail.")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Walk the hash chain; report the first row that was changed, removed or inserted."""
+    verdict = verify_chain(db.session)
+    if verdict.broken_at is not None:
+        raise click.ClickException(f"audit row {verdict.broken_at} is broken: {verdict.problem} "
+                                   f"({verdict.rows} rows read)")
+    click.echo(f"{verdict.rows} audit rows; the chain is intact")
+
+
 @click.command("demo")
 @with_appcontext
 def demo() -> None:
@@ -251,5 +265,5 @@ def demo() -> None:
 
 def register(app: Flask) -> None:
     for group in (users, sites_cli, studies, eligibility, schedule, reminders, scheduler_cli,
-                  demo):
+                  audit_cli, demo):
         app.cli.add_command(group)

@@ -1,6 +1,6 @@
 """Imports every model so that `Base.metadata` is complete (Alembic, drift check)."""
 
-from app.audit.models import AuditEvent
+from app.audit.models import AuditChain, AuditEvent
 from app.auth.models import AuthSession, RoleGrant, User
 from app.crf.models import CrfEntry, ItemValue
 from app.feeds.models import FeedToken
@@ -14,6 +14,7 @@ from app.studies.models import ProtocolVersion, Study
 from app.visits.models import Deviation, ParticipantEvent, Visit
 
 __all__ = [
+    "AuditChain",
     "Assignment",
     "AuditEvent",
     "AuthSession",

@@ -28,5 +28,21 @@ class AuditEvent(Base):
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
     actor: Mapped[User | None] = relationship(lazy="joined")
+
+    def chained_fields(self) -> tuple:
+        """What the hash covers, in a fixed order."""
+        return (self.occurred_at, self.actor_id, self.action, self.entity_type, self.entity_id,
+                self.site_id, self.field, self.old_value, self.new_value, self.reason)
+
+
+class AuditChain(Base):
+    """The head of the hash chain: one row, locked by whoever appends audit rows."""
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_hash: Mapped[str] = mapped_column(String(64))

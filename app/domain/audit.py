@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -43,3 +45,14 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[FieldChang
         if old != new:
             changes.append(FieldChange(field, old, new))
     return changes
+
+
+GENESIS = "0" * 64  # the hash before the first row
+
+
+def chain_hash(previous: str, fields: Sequence[object]) -> str:
+    """The hash of one audit row, bound to the row before it: change any row, or delete one,
+    and every hash after it stops matching."""
+    payload = json.dumps([previous, *[render(f) for f in fields]], separators=(",", ":"),
+                         ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
