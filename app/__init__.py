@@ -44,7 +44,7 @@ def _instance_secret_key() -> str:
 
 def _bind_extensions(app: Flask) -> None:
     from app.audit import chain  # noqa: F401 - registers the hash chain on every session
-    from app import access
+    from app import access, security
     from app.auth.session import init_login
     from app.db import db
     from app.extensions import csrf
@@ -53,6 +53,7 @@ def _bind_extensions(app: Flask) -> None:
     csrf.init_app(app)
     init_login(app)
     access.init_app(app)
+    security.init_app(app)
 
     from app.templating import init_templating
 
