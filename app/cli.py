@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from datetime import date
+from pathlib import Path
 from typing import NoReturn
 
 import click
@@ -14,6 +15,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from app.audit.chain import verify as verify_chain
+from app.backup import BackupError, backup, restore
 from app.auth import services as accounts
 from app.db import db
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, ensure_demo, ensure_demo_participants
@@ -248,6 +250,32 @@ def audit_verify() -> None:
     click.echo(f"{verdict.rows} audit rows; the chain is intact")
 
 
+db_cli = AppGroup("db", help="Backups of the database.")
+
+
+@db_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(path: Path) -> None:
+    """SQLite: an online backup; PostgreSQL: pg_dump in custom format."""
+    try:
+        backup(current_app.config["DATABASE_URL"], path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backup written to {path}")
+
+
+@db_cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.confirmation_option(prompt="This replaces every row of the database. Go on?")
+def db_restore(path: Path) -> None:
+    """Replace the database's contents with a backup made by `db backup`."""
+    try:
+        restore(current_app.config["DATABASE_URL"], path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"restored from {path}")
+
+
 @click.command("demo")
 @with_appcontext
 def demo() -> None:
@@ -265,5 +293,5 @@ def demo() -> None:
 
 def register(app: Flask) -> None:
     for group in (users, sites_cli, studies, eligibility, schedule, reminders, scheduler_cli,
-                  audit_cli, demo):
+                  audit_cli, db_cli, demo):
         app.cli.add_command(group)
