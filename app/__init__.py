@@ -43,8 +43,8 @@ def _instance_secret_key() -> str:
 
 
 def _bind_extensions(app: Flask) -> None:
-    from app.audit import chain  # noqa: F401 - registers the hash chain on every session
     from app import access, security
+    from app.audit import chain  # noqa: F401 - registers the hash chain on every session
     from app.auth.session import init_login
     from app.db import db
     from app.extensions import csrf

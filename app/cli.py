@@ -15,8 +15,8 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from app.audit.chain import verify as verify_chain
-from app.backup import BackupError, backup, restore
 from app.auth import services as accounts
+from app.backup import BackupError, backup, restore
 from app.db import db
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, ensure_demo, ensure_demo_participants
 from app.domain.access import Role

@@ -48,6 +48,11 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "SMTP_TIMEOUT_SECONDS": (20, int, "connect/send timeout for the SMTP server"),
     "MAIL_RETRY_BASE_SECONDS": (60, int, "first retry delay after a temporary failure; doubles"),
     "MAIL_MAX_ATTEMPTS": (12, int, "temporary failures after which a message is marked failed"),
+    "LOGIN_MAX_FAILURES": (5, int, "failed logins for one username that lock it"),
+    "LOGIN_FAILURE_WINDOW_MINUTES": (15, int, "period in which those failed logins are counted"),
+    "LOGIN_LOCKOUT_MINUTES": (15, int, "how long a locked username is refused (any password)"),
+    "SESSION_IDLE_MINUTES": (30, int, "a login session without requests for this long ends"),
+    "SESSION_MAX_HOURS": (12, int, "a login session ends this long after sign-in, active or not"),
 }
 
 

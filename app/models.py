@@ -14,8 +14,8 @@ from app.studies.models import ProtocolVersion, Study
 from app.visits.models import Deviation, ParticipantEvent, Visit
 
 __all__ = [
-    "AuditChain",
     "Assignment",
+    "AuditChain",
     "AuditEvent",
     "AuthSession",
     "Base",

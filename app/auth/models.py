@@ -108,3 +108,18 @@ class AuthSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed logins per username, shared by every worker because it lives in the database.
+
+    Keyed by the typed (lower-cased) username, not the user id, so an unknown username is
+    counted and locked exactly like a real one: the answers never tell which accounts exist.
+    """
+
+    __tablename__ = "login_throttles"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    window_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

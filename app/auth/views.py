@@ -8,6 +8,7 @@ from flask_login import current_user, login_user, logout_user
 from app.access import PUBLIC, SIGNED_IN, access
 from app.auth import services
 from app.auth.forms import LoginForm, LogoutForm
+from app.auth.session import EXPIRED_FLAG, EXPIRED_MESSAGE, login_limits, now
 from app.db import db
 
 bp = Blueprint("auth", __name__)
@@ -27,14 +28,22 @@ def _safe_next(target: str | None) -> str:
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("sites.home"))
+    if session.pop(EXPIRED_FLAG, False):
+        flash(EXPIRED_MESSAGE, "info")
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(db.session, form.username.data, form.password.data)
+        try:
+            user = services.authenticate(db.session, form.username.data, form.password.data,
+                                         now=now(), limits=login_limits())
+        except services.LoginLocked as locked:
+            db.session.commit()  # keep the count, the lock and their audit rows
+            form.password.errors.append(str(locked))
+            return render_template("auth/login.html", form=form)
         if user is None:
-            db.session.commit()  # keep the failed-login audit row
+            db.session.commit()  # keep the failed-login audit row and the count
             form.password.errors.append("Unknown username or wrong password.")
         else:
-            services.start_session(db.session, user)
+            services.start_session(db.session, user, now=now())
             db.session.commit()
             session.clear()  # a new session on login: nothing carried over from before
             login_user(user)
