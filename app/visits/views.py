@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app import access
 from app.access import access as rule
+from app.audit.models import AuditEvent
 from app.audit.services import ConflictError, ReasonRequired
 from app.crf import services as crf_services
 from app.crf.forms import bind
@@ -209,6 +210,31 @@ def crf(visit_id: int, form_code: str, sequence: int):
     flash(f"{definition.title} saved.", "success")
     return redirect(url_for("visits.crf", visit_id=visit.id, form_code=form_code,
                             sequence=sequence))
+
+
+@bp.route("/<int:visit_id>/forms/<form_code>/<int:sequence>/history")
+@rule(Permission.VIEW_SITE)
+def crf_history(visit_id: int, form_code: str, sequence: int):
+    """Every value this CRF ever had: who, when, old → new, why."""
+    visit = load(visit_id)
+    definition = _definition(visit, form_code)
+    entry = _entry(visit, definition, sequence, create=False) or abort(404)
+    return render_template("crf/history.html", title=f"{definition.title} · {visit.name}",
+                           back=url_for("visits.crf", visit_id=visit.id, form_code=form_code,
+                                        sequence=sequence),
+                           events=history(entry), labels=_labels(definition),
+                           tz=visit.participant.site.timezone)
+
+
+def history(entry: CrfEntry) -> list[AuditEvent]:
+    return list(db.session.scalars(
+        select(AuditEvent).where(AuditEvent.entity_type == "crf_entries",
+                                 AuditEvent.entity_id == entry.id)
+        .order_by(AuditEvent.id)))
+
+
+def _labels(definition: FormDef) -> dict[str, str]:
+    return {code: item.label for code, item in definition.items.items()}
 
 
 def _render_crf(visit, definition, sequence, form, entry, status=200, conflict=False):

@@ -1,6 +1,7 @@
 """Visits through HTTP: dates, re-anchoring with confirmation, deviations, unscheduled visits,
 withdrawal, visit CRFs with the dose computed, and the timeline."""
 
+import re
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -228,3 +229,38 @@ def test_a_grant_for_one_study_shows_that_study_only(client, session, two_sites)
     resp = client.post("/screening/new", data={"study": "CS20AT04", "site": "SITEA",
                                                "screening_number": "X-1"})
     assert "no data-entry role for this study" in resp.get_data(as_text=True)
+
+
+def test_two_people_edit_one_crf_the_second_sees_a_conflict_and_history(client, session,
+                                                                        two_sites):
+    from app.domain.access import Role
+
+    p = _participant(session, two_sites)
+    factories.user(session, "pi-a", Role.INVESTIGATOR, two_sites["a"])
+    session.commit()
+    w1 = _visit(session, p, "INF1_W1")
+    url = f"/visits/{w1.id}/forms/VS"
+    coordinator, investigator = client, client.application.test_client()
+    login(coordinator, "coord-a")
+    login(investigator, "pi-a")
+    first = {"PULSE-unit": "bpm", "PULSE-value": "70", "entry_version": "0"}
+    assert coordinator.post(url, data=first).status_code == 302
+    version = re.search(r'name="entry_version" type="hidden" value="(\d+)"',
+                        coordinator.get(url).get_data(as_text=True)).group(1)
+    both_open = investigator.get(url).get_data(as_text=True)  # both have the form open
+    assert f'value="{version}"' in both_open
+    mine = {"PULSE-unit": "bpm", "PULSE-value": "72", "entry_version": version,
+            "change_reason": "re-measured"}
+    theirs = {"PULSE-unit": "bpm", "PULSE-value": "75", "entry_version": version,
+              "change_reason": "transcription"}
+    assert coordinator.post(url, data=mine).status_code == 302
+    conflict = investigator.post(url, data=theirs)
+    page = conflict.get_data(as_text=True)
+    assert conflict.status_code == 409
+    assert 'value="75"' in page and "Now stored: 72 bpm" in page  # nothing of theirs lost
+    history = coordinator.get(f"{url}/1/history").get_data(as_text=True)
+    assert "70 bpm" in history and "72 bpm" in history and "re-measured" in history
+    session.rollback()
+    actors = session.scalars(select(AuditEvent.actor_id).where(
+        AuditEvent.entity_type == "crf_entries").order_by(AuditEvent.id)).all()
+    assert set(actors) == {two_sites["coord_a"].id}  # the refused save wrote nothing
