@@ -61,8 +61,12 @@ class ItemValue(Base):
         return {"value": self.value, "unit": self.unit, "uln": self.uln}
 
     def shown(self) -> str:
-        """For the audit trail: '1.3 mg/dL (ULN 40)'."""
-        if self.value is None:
-            return ""
-        text = f"{self.value} {self.unit}" if self.unit else self.value
-        return f"{text} (ULN {self.uln})" if self.uln else text
+        return shown_value(self.value, self.unit, self.uln) or ""
+
+
+def shown_value(value: str | None, unit: str | None, uln: str | None) -> str | None:
+    """A value as the audit trail and the conflict page show it: '1.3 mg/dL (ULN 40)'."""
+    if value is None:
+        return None
+    text = f"{value} {unit}" if unit else value
+    return f"{text} (ULN {uln})" if uln else text

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import services as audit
 from app.auth.models import User
-from app.crf.models import CrfEntry, ItemValue
+from app.crf.models import CrfEntry, ItemValue, shown_value
 from app.domain.audit import FieldChange
 from app.domain.definitions import FormDef, Item
 from app.domain.rules import Quantity
@@ -90,18 +90,14 @@ def _plan(form: FormDef, parsed: Entry, existing: dict[str, ItemValue]) -> list[
             continue
         cols = _stored(item, parsed.values.get(code))
         row = existing.get(code)
-        before = _shown({k: getattr(row, k) for k in ("value", "unit", "uln")}) if row else None
+        before = row.shown() if row else None
         if (before or None) != (_shown(cols) or None):
             planned.append((code, cols))
     return planned
 
 
 def _shown(cols: Mapping[str, Any]) -> str | None:
-    value = cols.get("value")
-    if value is None:
-        return None
-    text = f"{value} {cols['unit']}" if cols.get("unit") else value
-    return f"{text} (ULN {cols['uln']})" if cols.get("uln") else text
+    return shown_value(cols.get("value"), cols.get("unit"), cols.get("uln"))
 
 
 def _audit(session: Session, crf: CrfEntry, changes: list[FieldChange], actor: User,
