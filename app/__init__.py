@@ -66,15 +66,19 @@ def _register_blueprints(app: Flask) -> None:
     from app.calendar.views import bp as calendar_bp
     from app.dashboard.views import bp as dashboard_bp
     from app.feeds.views import bp as feeds_bp
+    from app.locks.views import bp as locks_bp
     from app.notify.views import bp as notify_bp
     from app.participants.views import bp as participants_bp
+    from app.queries.views import bp as queries_bp
     from app.screening.views import bp as screening_bp
+    from app.signatures.views import bp as signatures_bp
     from app.sites.views import bp as sites_bp
     from app.studies.views import bp as studies_bp
     from app.visits.views import bp as visits_bp
 
     for bp in (auth_bp, sites_bp, admin_bp, studies_bp, screening_bp, participants_bp,
-               visits_bp, notify_bp, calendar_bp, dashboard_bp, feeds_bp):
+               visits_bp, notify_bp, calendar_bp, dashboard_bp, feeds_bp, signatures_bp,
+               queries_bp, locks_bp):
         app.register_blueprint(bp)
 
 

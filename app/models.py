@@ -4,11 +4,14 @@ from app.audit.models import AuditChain, AuditEvent
 from app.auth.models import AuthSession, RoleGrant, User
 from app.crf.models import CrfEntry, ItemValue
 from app.feeds.models import FeedToken
+from app.locks.models import Lock
 from app.model_base import Base
 from app.notify.models import OutboxMessage, Reminder, SchedulerLease, VisitStatusChange
 from app.participants.models import Participant, SiteSequence
+from app.queries.models import Query, QueryMessage
 from app.randomization.models import Assignment, RandomizationScheme
 from app.screening.models import Screening
+from app.signatures.models import Signature
 from app.sites.models import Site
 from app.studies.models import ProtocolVersion, Study
 from app.visits.models import Deviation, ParticipantEvent, Visit
@@ -23,15 +26,19 @@ __all__ = [
     "Deviation",
     "FeedToken",
     "ItemValue",
+    "Lock",
     "OutboxMessage",
     "Participant",
     "ParticipantEvent",
     "ProtocolVersion",
+    "Query",
+    "QueryMessage",
     "RandomizationScheme",
     "Reminder",
     "RoleGrant",
     "SchedulerLease",
     "Screening",
+    "Signature",
     "Site",
     "SiteSequence",
     "Study",

@@ -15,7 +15,10 @@ from app.domain.audit import FieldChange
 from app.domain.definitions import FormDef, Item
 from app.domain.rules import Quantity
 from app.domain.values import Entry, canonical, parse_all
+from app.locks import services as locks
 from app.model_base import utcnow
+from app.queries import services as queries
+from app.signatures import services as signatures
 
 
 @dataclass(frozen=True)
@@ -54,9 +57,12 @@ def save(session: Session, crf: CrfEntry, form: FormDef, raw: Mapping[str, Any],
          actor: User, reason: str | None, expected_version: int | None = None) -> SaveResult:
     """Save every value that parses; report the others. Changing a saved value needs a reason.
 
-    Raises ConflictError if someone saved this CRF since `expected_version`, and
-    ReasonRequired (saving nothing) if a saved value would change without a reason.
+    Raises ConflictError if someone saved this CRF since `expected_version`, Locked if a
+    lock covers it, and ReasonRequired (saving nothing) if a saved value would change
+    without a reason. Signatures over changed content are invalidated and values outside
+    their soft range open queries, in the same transaction.
     """
+    locks.ensure_unlocked(session, crf)
     if expected_version is not None and crf.version != expected_version:
         raise audit.ConflictError(crf, expected_version)
     parsed = parse_all(form, raw)
@@ -79,6 +85,8 @@ def save(session: Session, crf: CrfEntry, form: FormDef, raw: Mapping[str, Any],
         crf.updated_at = utcnow()
         session.flush()  # bumps the CRF version; catches a concurrent writer
         _audit(session, crf, changes, actor, reason)
+        signatures.invalidate_changed(session, crf, actor)
+        queries.after_save(session, crf, form, parsed, changes, actor)
     return SaveResult(parsed, changes)
 
 
