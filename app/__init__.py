@@ -65,6 +65,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.auth.views import bp as auth_bp
     from app.calendar.views import bp as calendar_bp
     from app.dashboard.views import bp as dashboard_bp
+    from app.exports.views import bp as exports_bp
     from app.feeds.views import bp as feeds_bp
     from app.locks.views import bp as locks_bp
     from app.notify.views import bp as notify_bp
@@ -78,7 +79,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (auth_bp, sites_bp, admin_bp, studies_bp, screening_bp, participants_bp,
                visits_bp, notify_bp, calendar_bp, dashboard_bp, feeds_bp, signatures_bp,
-               queries_bp, locks_bp):
+               queries_bp, locks_bp, exports_bp):
         app.register_blueprint(bp)
 
 

@@ -92,6 +92,11 @@ def require(permission: Permission, site_id: int | None, study_id: int | None = 
         abort(403)
 
 
+def sites_where(permission: Permission, study_id: int | None = None) -> SiteScope:
+    """The sites where the user holds `permission` (for that study, when given)."""
+    return site_scope(grants(), permission, study_id)
+
+
 def visible_sites() -> SiteScope:
     return site_scope(grants())
 

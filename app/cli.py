@@ -21,6 +21,7 @@ from app.db import db
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, ensure_demo, ensure_demo_participants
 from app.domain.access import Role
 from app.domain.schedule import plan
+from app.exports.cli import export_cli
 from app.notify.jobs import run_once
 from app.notify.scheduler import run_blocking
 from app.screening.check import InputProblem, check_values
@@ -293,5 +294,5 @@ def demo() -> None:
 
 def register(app: Flask) -> None:
     for group in (users, sites_cli, studies, eligibility, schedule, reminders, scheduler_cli,
-                  audit_cli, db_cli, demo):
+                  audit_cli, db_cli, demo, export_cli):
         app.cli.add_command(group)

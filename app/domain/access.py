@@ -67,10 +67,14 @@ class SiteScope:
         return self.all_sites or (site_id is not None and site_id in self.site_ids)
 
 
-def site_scope(grants: Iterable[Grant], permission: Permission = Permission.VIEW_SITE) -> SiteScope:
+def site_scope(grants: Iterable[Grant], permission: Permission = Permission.VIEW_SITE,
+               study_id: int | None = None) -> SiteScope:
+    """The sites where `permission` is held (for `study_id`, when given)."""
     ids: set[int] = set()
     for grant in grants:
         if permission not in ROLE_PERMISSIONS[grant.role]:
+            continue
+        if study_id is not None and grant.study_id not in (None, study_id):
             continue
         if grant.site_id is None:
             return SiteScope(True, frozenset())
