@@ -161,3 +161,17 @@ def test_the_world_is_visible_to_its_own_site(client, session, two_sites, site_b
         resp = client.get(url)
         assert resp.status_code == 200, url
         assert MARKER in resp.get_data(as_text=True)
+
+
+def test_site_a_exports_hold_nothing_of_site_b(client, session, two_sites, site_b_world):
+    import io
+    import zipfile
+
+    factories.user(session, "dm-a", Role.DATA_MANAGER, two_sites["a"])
+    session.commit()
+    login(client, "dm-a")
+    resp = client.get(f"/exports/{site_b_world['study_code']}.csv.zip")
+    assert resp.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(resp.get_data())) as archive:
+        for name in archive.namelist():
+            assert MARKER not in archive.read(name).decode(), name

@@ -1,0 +1,35 @@
+"""The CSV layout: columns per item, cells as text, formulas neutralised, a full dictionary."""
+
+from decimal import Decimal
+
+from app.domain import tabular
+from app.domain.definitions import FormDef, Item, ItemType, Range, Section
+
+FORM = FormDef("LAB", "Labs", None, (Section("Chemistry", (
+    Item("CREAT", "Creatinine", ItemType.QUANTITY, unit="umol/L", units=("umol/L", "mg/dL"),
+         uln=True, hard=Range(Decimal(0), Decimal(3000))),
+    Item("LBCOM", "Comment", ItemType.TEXT),
+    Item("BRTHDTC", "Birth date", ItemType.DATE, identifying=True),
+    Item("AGE", "Age", ItemType.INTEGER, derived=("age_years", (("birth", "BRTHDTC"),))),
+)),))
+
+
+def test_quantity_items_have_unit_uln_and_standard_columns():
+    assert tabular.header(FORM)[len(tabular.ROW_KEYS):] == [
+        "CREAT", "CREAT_UNIT", "CREAT_ULN", "CREAT_STD", "LBCOM"]
+
+
+def test_a_row_keeps_what_was_entered_and_the_converted_value():
+    values = {"CREAT": tabular.StoredValue("1.2", "mg/dL", "1.3", Decimal("106.080000000")),
+              "LBCOM": tabular.StoredValue("=1+1")}
+    row = tabular.row(("S", None, 2), tabular.columns(FORM), values)
+    assert row == ["S", "", "2", "1.2", "mg/dL", "1.3", "106.08", "'=1+1"]
+
+
+def test_identifiers_and_derived_items_are_listed_but_not_exported():
+    rows = list(tabular.dictionary([FORM]))
+    notes = {r[3]: r[-1] for r in rows if r[2] == ""}
+    assert notes["BRTHDTC"] == "withheld: personal identifier"
+    assert notes["AGE"].startswith("not a column: derived (age_years)")
+    assert [r[2] for r in rows if r[2]] == tabular.header(FORM)[len(tabular.ROW_KEYS):]
+    assert all(len(r) == len(tabular.DICTIONARY_HEADER) for r in rows)
