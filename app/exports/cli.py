@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.exports.csv_export import ExportError, count_rows, csv_zip, snapshot
+from app.exports.odm_data import odm_data
 from app.sites.models import Site
 from app.studies.models import Study
 
@@ -35,6 +36,24 @@ def export_csv(study_code: str, output: Path, site_codes: tuple[str, ...]) -> No
                            show_pos=True) as bar, output.open("wb") as out:
         try:
             for chunk in csv_zip(engine, study_code, site_ids, progress=bar.update):
+                out.write(chunk)
+        except ExportError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"written {output} ({output.stat().st_size:,} bytes)")
+
+
+@export_cli.command("odm")
+@click.argument("study_code")
+@_output
+@_sites
+def export_odm(study_code: str, output: Path, site_codes: tuple[str, ...]) -> None:
+    """CDISC ODM 1.3.2 clinical data: every visit CRF with audit records and signatures."""
+    engine = current_app.extensions["db_engine"]
+    site_ids, total = _prepare(engine, study_code, site_codes)
+    with click.progressbar(length=total, label=f"{study_code} ODM", file=sys.stderr,
+                           show_pos=True) as bar, output.open("wb") as out:
+        try:
+            for chunk in odm_data(engine, study_code, site_ids, progress=bar.update):
                 out.write(chunk)
         except ExportError as exc:
             raise click.ClickException(str(exc)) from None

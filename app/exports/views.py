@@ -12,6 +12,7 @@ from app.audit import services as audit
 from app.db import db
 from app.domain.access import Permission, SiteScope
 from app.exports.csv_export import csv_zip
+from app.exports.odm_data import odm_data
 from app.model_base import utcnow
 from app.studies.models import Study
 
@@ -38,17 +39,22 @@ def index():
     return render_template("exports/index.html", studies=studies)
 
 
-@bp.route("/<code>.csv.zip")
+FORMATS = {"csv.zip": ("CSV", csv_zip, "application/zip"),
+           "odm.xml": ("ODM", odm_data, "application/xml")}
+
+
+@bp.route("/<code>.<any('csv.zip', 'odm.xml'):fmt>")
 @rule(Permission.EXPORT)
-def csv_download(code: str):
+def download(code: str, fmt: str):
     study = db.session.scalar(select(Study).where(Study.code == code)) or abort(404)
     site_ids = _exportable(study)
+    label, writer, mimetype = FORMATS[fmt]
     with db.writing() as session:  # who took which data out, before the first byte leaves
         audit.record_event(session, "export", actor=current_user, entity_type="studies",
-                           entity_id=study.id, detail=f"CSV of {code}; sites: "
+                           entity_id=study.id, detail=f"{label} of {code}; sites: "
                            f"{'all' if site_ids is None else sorted(site_ids)}")
     engine = current_app.extensions["db_engine"]
     stamp = utcnow().strftime("%Y%m%dT%H%MZ")
-    return Response(
-        stream_with_context(csv_zip(engine, code, site_ids)), mimetype="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{code}-{stamp}.zip"'})
+    name = f"{code}-{stamp}.{fmt.split('.')[-1]}"
+    return Response(stream_with_context(writer(engine, code, site_ids)), mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
