@@ -24,6 +24,7 @@ from app.domain.schedule import plan
 from app.exports.cli import export_cli
 from app.notify.jobs import run_once
 from app.notify.scheduler import run_blocking
+from app.odm import cli as odm_cli
 from app.screening.check import InputProblem, check_values
 from app.sites import services as sites
 from app.studies import services as study_services
@@ -296,3 +297,4 @@ def register(app: Flask) -> None:
     for group in (users, sites_cli, studies, eligibility, schedule, reminders, scheduler_cli,
                   audit_cli, db_cli, demo, export_cli):
         app.cli.add_command(group)
+    odm_cli.register(studies)
