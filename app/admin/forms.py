@@ -41,7 +41,7 @@ class UserForm(FlaskForm):
                              render_kw={"autocomplete": "new-password"})
 
     def validate_password(self, field) -> None:
-        if problem := policy_problem(field.data or ""):
+        if problem := policy_problem(field.data or "", self.username.data):
             raise ValidationError(problem)
 
 

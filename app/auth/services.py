@@ -69,7 +69,7 @@ def create_user(
         raise AccountError("This username is taken (usernames are never reused).", "username")
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise AccountError("Another account has this email address.", "email")
-    if problem := policy_problem(password):
+    if problem := policy_problem(password, username):
         raise AccountError(problem, "password")
     user = User(username=username, email=email, full_name=full_name.strip(),
                 password_hash=hash_password(password))
@@ -185,6 +185,19 @@ def _count_failure(session: Session, name: str, now: datetime, limits: LoginLimi
         .values(failures=0, window_started_at=None, locked_until=now + limits.lockout)
     )
     return True
+
+
+def prune_throttles(session: Session, now: datetime, limits: LoginLimits) -> int:
+    """Delete the rows that no longer hold anything back: not locked, and their failures
+    counted outside the window. Without this, every mistyped or guessed username would
+    leave a row forever."""
+    t = LoginThrottle.__table__.c
+    return session.execute(
+        delete(LoginThrottle).where(
+            or_(t.locked_until.is_(None), t.locked_until <= now),
+            or_(t.window_started_at.is_(None), t.window_started_at < now - limits.window),
+        )
+    ).rowcount
 
 
 def _touch(session: Session, user: User, **values) -> None:

@@ -24,6 +24,8 @@ from app.domain.charts import cumulative_by_month, percent
 from app.domain.definitions import Protocol
 from app.domain.schedule import Status
 from app.participants.models import Participant
+from app.queries import services as query_services
+from app.queries.models import Query
 from app.screening.models import Screening, ScreeningStatus
 from app.sites.models import Site
 from app.studies.models import ProtocolVersion, Study
@@ -46,6 +48,7 @@ class Counts:
     not_done: int = 0
     crf_visits: int = 0  # visits done whose schedule lists a form not yet started
     crf_forms: int = 0  # how many such forms
+    open_queries: int = 0  # data clarification queries not yet closed (open or answered)
 
     @property
     def visits_done(self) -> int:
@@ -125,6 +128,7 @@ def build(session: Session, study: Study, versions: list[ProtocolVersion], *,
     subgroups, arms = _participants(session, study, at, show_arms)
     _visits(session, study, at)
     _crfs(session, study, versions, at)
+    _queries(session, study, at)
     months = _months(session, study)
 
     visible = session.scalars(access.scope(select(Site), Site.id).order_by(Site.code))
@@ -239,6 +243,14 @@ def _crfs(session: Session, study: Study, versions: list[ProtocolVersion], at) -
         counts = at(site_id)
         counts.crf_visits += visits
         counts.crf_forms += forms
+
+
+def _queries(session: Session, study: Study, at) -> None:
+    """Queries not yet closed on this study's data, per site: one GROUP BY."""
+    for site_id, n in query_services.open_per_site(
+            session, Query.study_id == study.id,
+            access.site_filter(Query.site_id, Query.study_id)).items():
+        at(site_id).open_queries += n
 
 
 def _month_of(session: Session, moment: ColumnElement) -> ColumnElement[str]:

@@ -14,6 +14,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.auth.services import prune_throttles
+from app.auth.session import login_limits
 from app.db import db
 from app.model_base import utcnow
 from app.notify import outbox, sender
@@ -80,6 +82,7 @@ def run_once(app: Flask, today: date | None = None, holder: str = HOLDER) -> Run
         try:
             with db.writing() as session:
                 swept = sweep(session, now, today)
+                prune_throttles(session, now, login_limits())  # housekeeping rides along
                 queued = outbox.build(session, now, app.config["BASE_URL"],
                                       app.config["REMINDER_DIGEST_HOUR"],
                                       ignore_hour=today is not None)

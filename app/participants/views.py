@@ -14,6 +14,7 @@ from app.access import access as rule
 from app.crf.models import CrfEntry
 from app.db import db
 from app.domain.access import Permission
+from app.locks import panels as lock_panels
 from app.participants.models import Participant
 from app.randomization.models import Assignment
 from app.screening import services
@@ -76,6 +77,7 @@ def _timeline(participant: Participant, unscheduled_form=None, withdraw_form=Non
                                                                "scheduled")), None)
     assignment = db.session.scalar(select(Assignment)
                                    .where(Assignment.participant_id == participant.id))
+    panel = lock_panels.participant_context(db.session, participant)
     return render_template(
         "participants/detail.html", participant=participant, protocol=protocol, rows=rows,
         next_row=next_row, today=today, assignment=assignment, form=RandomizeForm(on=today),
@@ -83,8 +85,16 @@ def _timeline(participant: Participant, unscheduled_form=None, withdraw_form=Non
         withdraw_form=withdraw_form or WithdrawForm(),
         deviations=db.session.scalars(select(Deviation).where(
             Deviation.participant_id == participant.id).order_by(Deviation.id)).all(),
-        can_enter=access.can(Permission.ENTER_DATA, participant.site_id, participant.study_id),
+        **panel,
+        can_enter=access.can(Permission.ENTER_DATA, participant.site_id, participant.study_id)
+        and not panel["participant_locks"],
     ), status
+
+
+def _locked(participant: Participant):
+    """The 409 page when the participant (or its study) is locked, else None."""
+    back = url_for("participants.detail", participant_id=participant.id)
+    return lock_panels.refuse_if_participant_locked(db.session, participant, back)
 
 
 def _entries_by_visit(participant: Participant) -> dict[int, dict[str, list[CrfEntry]]]:
@@ -100,6 +110,8 @@ def _entries_by_visit(participant: Participant) -> dict[int, dict[str, list[CrfE
 def unscheduled(participant_id: int):
     participant = _load(participant_id)
     access.require(Permission.ENTER_DATA, participant.site_id, participant.study_id)
+    if refusal := _locked(participant):
+        return refusal
     form = UnscheduledForm()
     if not form.validate_on_submit():
         return _timeline(participant, unscheduled_form=form, status=400)
@@ -120,6 +132,8 @@ def unscheduled(participant_id: int):
 def withdraw(participant_id: int):
     participant = _load(participant_id)
     access.require(Permission.ENTER_DATA, participant.site_id, participant.study_id)
+    if refusal := _locked(participant):
+        return refusal
     form = WithdrawForm()
     if not form.validate_on_submit():
         return _timeline(participant, withdraw_form=form, status=400)
@@ -142,6 +156,8 @@ def withdraw(participant_id: int):
 def randomize(participant_id: int):
     participant = _load(participant_id)
     access.require(Permission.ENTER_DATA, participant.site_id, participant.study_id)
+    if refusal := _locked(participant):
+        return refusal
     if not RandomizeForm().validate_on_submit():
         abort(400)
     try:

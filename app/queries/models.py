@@ -6,7 +6,9 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
+from app.crf.models import CrfEntry
 from app.model_base import Base, UTCDateTime, utcnow
+from app.sites.models import Site
 
 
 class Query(Base):
@@ -30,6 +32,9 @@ class Query(Base):
 
     messages: Mapped[list[QueryMessage]] = relationship(
         back_populates="query", lazy="selectin", order_by="QueryMessage.id")
+    entry: Mapped[CrfEntry] = relationship()
+    site: Mapped[Site] = relationship()
+    participant = relationship("Participant")
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -15,6 +15,7 @@ from app.domain.definitions import Protocol
 from app.domain.eligibility import Verdict, check
 from app.domain.randomization import allocation, stratum_key
 from app.domain.schedule import AnchorKind
+from app.locks import services as locks
 from app.model_base import utcnow
 from app.participants.models import Participant
 from app.participants.services import next_value
@@ -36,6 +37,7 @@ class ScreeningError(ValueError):
 
 def start(session: Session, version: ProtocolVersion, site: Site, number: str, *,
           actor: User) -> Screening:
+    locks.ensure_study_unlocked(session, version.study_id)
     number = number.strip()
     if not number:
         raise ScreeningError("Enter a screening number.", "screening_number")
@@ -72,6 +74,12 @@ def _require_open(screening: Screening) -> None:
                              f"{screening.status.replace('_', ' ')}.")
 
 
+def _require_writable(session: Session, screening: Screening) -> None:
+    """Open, and its study not locked (a locked study takes no new data at all)."""
+    _require_open(screening)
+    locks.ensure_study_unlocked(session, screening.study_id)
+
+
 def save_screening_values(session: Session, screening: Screening, raw: dict, *, actor: User,
                           reason: str | None, expected_version: int | None):
     _require_open(screening)
@@ -81,7 +89,7 @@ def save_screening_values(session: Session, screening: Screening, raw: dict, *, 
 
 def set_subgroup(session: Session, screening: Screening, subgroup: str | None, *,
                  actor: User) -> None:
-    _require_open(screening)
+    _require_writable(session, screening)
     codes = {s.code for s in protocol(screening).study.subgroups}
     if subgroup and subgroup not in codes:
         raise ScreeningError(f"Choose one of: {', '.join(sorted(codes))}.", "subgroup")
@@ -90,7 +98,7 @@ def set_subgroup(session: Session, screening: Screening, subgroup: str | None, *
 
 
 def record_failure(session: Session, screening: Screening, *, actor: User) -> Verdict:
-    _require_open(screening)
+    _require_writable(session, screening)
     result = verdict(screening)
     if result.eligible is not False:
         raise ScreeningError("Only a candidate who fails a criterion is a screen failure.")
@@ -120,7 +128,7 @@ def enroll(session: Session, screening: Screening, *, actor: User,
            on: date | None = None) -> Participant:
     """Enrol an eligible candidate under the screening's protocol version, on `on` (day 0 of a
     schedule counted from enrolment; the site's today when not given)."""
-    _require_open(screening)
+    _require_writable(session, screening)
     on = _check_day(on, screening.site)
     study = protocol(screening).study
     if study.subgroups and not screening.subgroup:
@@ -165,6 +173,7 @@ def set_seed(session: Session, study_id: int, seed: str, *, actor: User) -> None
 def randomize(session: Session, participant: Participant, *, actor: User,
               on: date | None = None) -> Assignment:
     """Allocate the next position of the participant's stratum. Once only, never redone."""
+    locks.ensure_participant_unlocked(session, participant)
     on = _check_day(on, participant.site)
     scheme = protocol_of(participant.protocol_version).study.randomization
     if scheme is None:

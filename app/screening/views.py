@@ -5,18 +5,21 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app import access
 from app.access import access as rule
+from app.audit.models import AuditEvent
 from app.audit.services import ConflictError, ReasonRequired
 from app.crf import services as crf_services
 from app.crf.forms import bind
 from app.db import db
 from app.domain.access import Permission
+from app.locks import panels as lock_panels
+from app.locks import services as locks
 from app.screening import services
 from app.screening.models import Screening
 from app.sites.models import Site
@@ -84,6 +87,9 @@ def start():
                                        actor=current_user)
         except services.ScreeningError as exc:
             getattr(form, exc.field or "screening_number").errors.append(str(exc))
+        except locks.Locked as exc:
+            db.session.rollback()
+            form.study.errors.append(str(exc))
         else:
             db.session.commit()
             return redirect(url_for("screening.detail", screening_id=screening.id))
@@ -103,13 +109,16 @@ def _render(screening: Screening, crf_form, status: int = 200, conflict: bool = 
     definition = protocol.screening
     typed = crf_services.typed_values(definition, screening.entry).values
     derived = {c: typed.get(c) for c, item in definition.items.items() if item.derived}
+    writable = locks.lock_over(db.session, screening.entry) is None
     return render_template(
         "screening/detail.html", screening=screening, protocol=protocol, form=crf_form,
         derived=derived, stored=_shown_values(screening) if conflict else {},
         verdict=services.verdict(screening), subgroup_form=subgroup_form,
         decision_form=DecisionForm(on=site_today(screening.site)), conflict=conflict,
-        can_enroll=access.can(Permission.SIGN, screening.site_id, screening.study_id),
-        can_enter=access.can(Permission.ENTER_DATA, screening.site_id, screening.study_id),
+        can_enroll=access.can(Permission.SIGN, screening.site_id, screening.study_id)
+        and writable,
+        can_enter=access.can(Permission.ENTER_DATA, screening.site_id, screening.study_id)
+        and writable,
     ), status
 
 
@@ -142,6 +151,10 @@ def detail(screening_id: int):
         db.session.rollback()
         form.change_reason.errors = [str(exc)]
         return _render(screening, form, 400)
+    except locks.Locked as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _render(screening, form, 409)
     db.session.commit()
     if not valid:
         flash("Saved what could be saved; fix the values marked below.", "error")
@@ -149,6 +162,37 @@ def detail(screening_id: int):
         return _render(screening, form, 400)
     flash("Saved.", "success")
     return redirect(url_for("screening.detail", screening_id=screening.id) + "#verdict")
+
+
+# Screening fields shown beside the CRF's items on the history page
+SCREENING_LABELS = {"screening_number": "Screening number", "subgroup": "Sub-group",
+                    "status": "Screening status"}
+
+
+@bp.route("/<int:screening_id>/history")
+@rule(Permission.VIEW_SITE)
+def history(screening_id: int):
+    """Every value the screening CRF ever had (and the sub-group and decision): who, when,
+    old → new, why."""
+    screening = _load(screening_id)
+    definition = services.protocol(screening).screening
+    labels = {code: item.label for code, item in definition.items.items()}
+    return render_template(
+        "crf/history.html", title=f"Screening {screening.screening_number}",
+        back=url_for("screening.detail", screening_id=screening.id),
+        events=_history(screening), labels={**SCREENING_LABELS, **labels},
+        tz=screening.site.timezone)
+
+
+def _history(screening: Screening) -> list[AuditEvent]:
+    return list(db.session.scalars(
+        select(AuditEvent)
+        .where(or_(_about("crf_entries", screening.entry.id), _about("screenings", screening.id)))
+        .order_by(AuditEvent.id)))
+
+
+def _about(entity_type: str, entity_id: int):
+    return and_(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
 
 
 @bp.route("/<int:screening_id>/subgroup", methods=["POST"])
@@ -163,6 +207,8 @@ def subgroup(screening_id: int):
         abort(400)
     try:
         services.set_subgroup(db.session, screening, form.subgroup.data, actor=current_user)
+    except locks.Locked as exc:
+        return _locked(screening, exc)
     except services.ScreeningError as exc:
         flash(str(exc), "error")
         return redirect(url_for("screening.detail", screening_id=screening.id))
@@ -179,6 +225,13 @@ def _load_for(screening_id: int, permission: Permission) -> Screening:
     return screening
 
 
+def _locked(screening: Screening, exc: locks.Locked):
+    """A locked study: the 409 page, nothing saved."""
+    db.session.rollback()
+    back = url_for("screening.detail", screening_id=screening.id)
+    return lock_panels.refused(db.session, exc.lock, screening.site.timezone, back)
+
+
 def _refused(screening: Screening, exc: Exception):
     db.session.rollback()
     flash(str(exc), "error")
@@ -191,6 +244,8 @@ def fail(screening_id: int):
     screening = _load_for(screening_id, Permission.ENTER_DATA)
     try:
         services.record_failure(db.session, screening, actor=current_user)
+    except locks.Locked as exc:
+        return _locked(screening, exc)
     except services.ScreeningError as exc:
         return _refused(screening, exc)
     db.session.commit()
@@ -205,6 +260,8 @@ def enroll(screening_id: int):
     try:
         participant = services.enroll(db.session, screening, actor=current_user,
                                       on=DecisionForm().on.data)
+    except locks.Locked as exc:
+        return _locked(screening, exc)
     except services.ScreeningError as exc:
         return _refused(screening, exc)
     db.session.commit()

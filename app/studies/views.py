@@ -13,6 +13,7 @@ from app import access
 from app.access import access as rule
 from app.db import db
 from app.domain.access import Permission
+from app.locks import panels as lock_panels
 from app.randomization.models import RandomizationScheme
 from app.screening import services as screening
 from app.studies.models import Study
@@ -31,7 +32,9 @@ class SeedForm(FlaskForm):
 def index():
     versions = current_versions(db.session)
     return render_template("studies/index.html",
-                           studies=[(v, protocol_of(v)) for v in versions])
+                           studies=[(v, protocol_of(v)) for v in versions],
+                           **lock_panels.studies_context(db.session,
+                                                         [v.study_id for v in versions]))
 
 
 @bp.route("/<code>/randomization", methods=["GET", "POST"])

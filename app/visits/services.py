@@ -21,8 +21,10 @@ from app.domain.schedule import (
     reanchor,
     status,
 )
+from app.locks import services as locks
 from app.model_base import utcnow
 from app.participants.models import Participant
+from app.signatures import services as signatures
 from app.sites.models import Site
 from app.studies.services import protocol_of
 from app.visits.models import Deviation, ParticipantEvent, Visit
@@ -120,6 +122,7 @@ def record_date(session: Session, visit: Visit, actual_date: date, *, actor: Use
                 reason: str | None = None, today: date | None = None) -> list[Move]:
     """The visit happened on `actual_date`; an event it records moves the visits after it."""
     participant = visit.participant
+    locks.ensure_participant_unlocked(session, participant)
     if participant.withdrawn_at is not None and visit.cancelled_at is not None:
         raise VisitError("This visit was cancelled at withdrawal.")
     if today is not None:
@@ -136,6 +139,7 @@ def record_date(session: Session, visit: Visit, actual_date: date, *, actor: Use
         _apply_moves(session, participant, moves, event, actual_date, actor)
     visit.status = visit_status(visit, actual_date, 0).value
     _check_window(session, visit, actor)
+    signatures.invalidate_visit(session, visit, actor)
     return moves
 
 
@@ -191,17 +195,20 @@ def _check_window(session: Session, visit: Visit, actor: User) -> None:
 
 
 def mark_not_done(session: Session, visit: Visit, reason: str, *, actor: User) -> None:
+    locks.ensure_participant_unlocked(session, visit.participant)
     if not reason.strip():
         raise VisitError("Say why the visit was not done.", "reason")
     if visit.actual_date is not None:
         raise VisitError("This visit has a date: it was done.")
     audit.update(session, visit, {"not_done_reason": reason.strip()}, actor=actor,
                  reason=reason.strip())
+    signatures.invalidate_visit(session, visit, actor)
 
 
 def add_unscheduled(session: Session, participant: Participant, on: date, reason: str, *,
                     actor: User) -> Visit:
     """An extra visit; it never shifts the plan."""
+    locks.ensure_participant_unlocked(session, participant)
     if not reason.strip():
         raise VisitError("Say why this unscheduled visit takes place.", "reason")
     count = session.scalar(select(func.count()).select_from(Visit).where(
@@ -216,6 +223,7 @@ def add_unscheduled(session: Session, participant: Participant, on: date, reason
 def withdraw(session: Session, participant: Participant, reason: str, *, actor: User,
              today: date) -> list[Visit]:
     """Cancel every open visit but the safety follow-ups the protocol keeps."""
+    locks.ensure_participant_unlocked(session, participant)
     if participant.withdrawn_at is not None:
         raise VisitError(f"{participant.participant_code} is already withdrawn.")
     if not reason.strip():

@@ -21,6 +21,8 @@ from app.crf.models import CrfEntry
 from app.db import db
 from app.domain.access import Permission
 from app.domain.definitions import FormDef
+from app.locks import panels as lock_panels
+from app.locks import services as locks
 from app.visits import services
 from app.visits.models import Visit
 
@@ -72,13 +74,15 @@ def _render_visit(visit: Visit, date_form=None, not_done_form=None, pending=None
     site = visit.participant.site
     protocol = services.protocol_of(visit.participant.protocol_version)
     today = services.site_today(site)
+    panel = lock_panels.participant_context(db.session, visit.participant)
     return render_template(
         "visits/detail.html", visit=visit, participant=visit.participant, protocol=protocol,
         status=services.visit_status(visit, today, site.reminder_lead_days), today=today,
         forms=[protocol.forms[c] for c in _form_codes(visit)], entries=entries_of(visit),
         date_form=date_form or VisitDateForm(actual_date=visit.actual_date),
-        not_done_form=not_done_form or NotDoneForm(), pending=pending,
-        can_enter=access.can(Permission.ENTER_DATA, visit.site_id, visit.participant.study_id),
+        not_done_form=not_done_form or NotDoneForm(), pending=pending, **panel,
+        can_enter=access.can(Permission.ENTER_DATA, visit.site_id, visit.participant.study_id)
+        and not panel["participant_locks"],
     ), status
 
 
@@ -93,6 +97,8 @@ def detail(visit_id: int):
 def record_date(visit_id: int):
     visit = load(visit_id)
     access.require(Permission.ENTER_DATA, visit.site_id, visit.participant.study_id)
+    if refusal := _locked(visit):
+        return refusal
     form = VisitDateForm()
     if not form.validate_on_submit():
         return _render_visit(visit, date_form=form, status=400)
@@ -124,6 +130,8 @@ def record_date(visit_id: int):
 def not_done(visit_id: int):
     visit = load(visit_id)
     access.require(Permission.ENTER_DATA, visit.site_id, visit.participant.study_id)
+    if refusal := _locked(visit):
+        return refusal
     form = NotDoneForm()
     if not form.validate_on_submit():
         return _render_visit(visit, not_done_form=form, status=400)
@@ -136,6 +144,12 @@ def not_done(visit_id: int):
     db.session.commit()
     flash(f"{visit.name} recorded as not done.", "success")
     return redirect(url_for("participants.detail", participant_id=visit.participant_id))
+
+
+def _locked(visit: Visit):
+    """The 409 page when the visit's participant (or study) is locked, else None."""
+    back = url_for("visits.detail", visit_id=visit.id)
+    return lock_panels.refuse_if_participant_locked(db.session, visit.participant, back)
 
 
 def _entry(visit: Visit, definition: FormDef, sequence: int, create: bool) -> CrfEntry | None:
@@ -160,6 +174,8 @@ def new_instance(visit_id: int, form_code: str):
     definition = _definition(visit, form_code)
     if not definition.repeating or not FlaskForm().validate_on_submit():
         abort(400)
+    if refusal := _locked(visit):
+        return refusal
     last = db.session.scalar(select(func.max(CrfEntry.sequence)).where(
         CrfEntry.visit_id == visit.id, CrfEntry.form_code == form_code)) or 0
     return redirect(url_for("visits.crf", visit_id=visit.id, form_code=form_code,
@@ -185,6 +201,9 @@ def crf(visit_id: int, form_code: str, sequence: int):
         abort(400)
     if visit.cancelled_at is not None:
         abort(409)  # cancelled at withdrawal: nothing more is recorded for it
+    if (lock := _lock_on(visit, entry)) is not None:
+        flash(str(locks.Locked(lock)), "error")
+        return _render_crf(visit, definition, sequence, form, entry, 409)
     expected = int(form.entry_version.data or 0)
     existed = entry is not None
     entry = _entry(visit, definition, sequence, create=True)
@@ -202,6 +221,11 @@ def crf(visit_id: int, form_code: str, sequence: int):
         db.session.rollback()
         form.change_reason.errors = [str(exc)]
         return _render_crf(visit, definition, sequence, form, entry, 400)
+    except locks.Locked as exc:  # locked between the check above and the save
+        db.session.rollback()
+        flash(str(exc), "error")
+        entry = _entry(visit, definition, sequence, create=False)
+        return _render_crf(visit, definition, sequence, form, entry, 409)
     db.session.commit()
     if not valid:
         flash("Saved what could be saved; fix the values marked below.", "error")
@@ -241,12 +265,20 @@ def _render_crf(visit, definition, sequence, form, entry, status=200, conflict=F
     typed = crf_services.typed_values(definition, entry).values if entry else {}
     derived = {c: typed.get(c) for c, item in definition.items.items() if item.derived}
     stored = {v.item_code: v.shown() for v in entry.values} if (entry and conflict) else {}
+    banner = lock_panels.crf_context(db.session, entry, visit.participant)
     return render_template(
         "visits/crf.html", visit=visit, participant=visit.participant, definition=definition,
         sequence=sequence, form=form, entry=entry, derived=derived, stored=stored,
-        conflict=conflict,
-        can_enter=access.can(Permission.ENTER_DATA, visit.site_id, visit.participant.study_id),
+        conflict=conflict, **banner,
+        can_enter=access.can(Permission.ENTER_DATA, visit.site_id, visit.participant.study_id)
+        and not banner["crf_locks"],
     ), status
+
+
+def _lock_on(visit: Visit, entry: CrfEntry | None):
+    if entry is None:  # not saved yet: only its participant's or study's lock can cover it
+        return locks.participant_lock(db.session, visit.participant)
+    return locks.lock_over(db.session, entry)
 
 
 def completion(visit: Visit, forms: tuple[str, ...], entries: dict[str, list[CrfEntry]],
@@ -268,3 +300,13 @@ def parse_day(text: str | None) -> date | None:
         return date.fromisoformat(text) if text else None
     except ValueError:
         return None
+
+
+# Shared with the JSON API, so that both find visits, their forms and CRFs alike.
+form_codes = _form_codes
+definition_of = _definition
+
+
+def find_entry(visit: Visit, definition: FormDef, sequence: int,
+               create: bool = False) -> CrfEntry | None:
+    return _entry(visit, definition, sequence, create)

@@ -154,3 +154,68 @@ def test_timeouts_follow_the_settings(database_url, two_sites, session):
         assert EXPIRED in client.get("/", follow_redirects=True).data
     finally:
         app.extensions["db_engine"].dispose()
+
+
+def _throttled(session) -> set[str]:
+    from app.auth.models import LoginThrottle
+
+    session.rollback()
+    return set(session.scalars(select(LoginThrottle.username)))
+
+
+def test_the_scheduled_job_prunes_throttle_rows_that_hold_nothing_back(
+        app, client, clock, two_sites, session):
+    from app.notify import jobs
+
+    fail(client, "ghost-one", 2)  # unknown usernames: nobody would ever clear these rows
+    fail(client, "ghost-two", 5)  # locked
+    clock.move(minutes=10)
+    fail(client, "coord-a", 1)  # a recent failure, still counted
+    jobs.run_once(app)
+    assert _throttled(session) == {"ghost-one", "ghost-two", "coord-a"}
+    clock.move(minutes=6)  # ghost-one's window (15 min) and ghost-two's lock have passed
+    jobs.run_once(app)
+    assert _throttled(session) == {"coord-a"}
+    clock.move(minutes=10)
+    jobs.run_once(app)
+    assert _throttled(session) == set()
+    assert WRONG in fail(client, "coord-a", 4).data  # counting starts afresh
+
+
+def test_pruning_keeps_a_lock_that_has_not_run_out(client, clock, two_sites, session):
+    from app.auth.services import LoginLimits, prune_throttles
+
+    fail(client, "coord-a", 5)
+    clock.move(minutes=14)
+    session.rollback()
+    assert prune_throttles(session, clock.now, LoginLimits()) == 0
+    session.commit()
+    assert LOCKED in login(client, "coord-a").data
+
+
+def test_admin_form_refuses_common_passwords_and_the_username(client, two_sites):
+    login(client, "root-admin")
+    new = {"username": "nurse-kim", "full_name": "Nurse Kim", "email": "kim@example.org"}
+    resp = client.post("/admin/users/new", data={**new, "password": "Password1234!"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "one of the most common" in page
+    assert 'value="Nurse Kim"' in page  # what was typed is kept
+    resp = client.post("/admin/users/new", data={**new, "password": "I am nurse-kim, hello"})
+    assert "Do not use your username" in resp.get_data(as_text=True)
+    resp = client.post("/admin/users/new", data={**new, "password": "ward seven night shift"})
+    assert resp.status_code == 302
+
+
+def test_cli_refuses_common_passwords_and_the_username(app, session):
+    from app.auth.models import User
+
+    runner = app.test_cli_runner()
+    args = ["users", "create", "nurse-lee", "--email", "lee@example.org", "--name", "Nurse Lee"]
+    result = runner.invoke(args=args, env={"ECRF_PASSWORD": "qwertyuiop123"})
+    assert result.exit_code == 1 and "password: This password is one of the most common" \
+        in result.output
+    result = runner.invoke(args=args, env={"ECRF_PASSWORD": "nurse-lee-2026-01"})
+    assert result.exit_code == 1 and "username" in result.output
+    assert session.scalars(select(User)).all() == []
+    result = runner.invoke(args=args, env={"ECRF_PASSWORD": "ward seven night shift"})
+    assert result.exit_code == 0, result.output
