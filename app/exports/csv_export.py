@@ -30,7 +30,7 @@ from app.studies.models import ProtocolVersion, Study
 from app.studies.services import protocol_of
 from app.visits.models import Visit
 
-CHUNK = 32 * 1024
+CHUNK = 8 * 1024
 Progress = Callable[[int], None]  # called with the number of rows just written
 
 
@@ -117,7 +117,7 @@ def _write(archive: zipfile.ZipFile, sink: _Sink, name: str, head, rows, progres
             io.TextIOWrapper(raw, encoding="utf-8", newline="") as text:
         writer = csv.writer(text)
         writer.writerow(head)
-        for batch in _batches(rows, 100):
+        for batch in _batches(rows, 20):
             writer.writerows(batch)
             if progress:
                 progress(len(batch))
@@ -139,7 +139,7 @@ def _scoped(stmt, site_column, site_ids: frozenset[int] | None):
 
 
 def _streamed(conn: Connection, stmt):
-    return conn.execution_options(stream_results=True, yield_per=200).execute(stmt)
+    return conn.execution_options(stream_results=True, yield_per=100).execute(stmt)
 
 
 def _form_rows(conn: Connection, study: Study, form: FormDef,

@@ -95,13 +95,17 @@ def _admin(conn: Connection, study: Study, versions, site_ids, now: datetime) ->
         ProtocolVersion.study_id == study.id)
     actors = select(AuditEvent.actor_id).where(AuditEvent.entity_type == "crf_entries",
                                                AuditEvent.entity_id.in_(in_study))
-    signers = select(Signature.signer_id).where(Signature.study_id == study.id)
+    signatures = select(Signature).where(Signature.study_id == study.id)
+    if site_ids is not None:  # nobody and nothing of another site
+        actors = actors.where(AuditEvent.site_id.in_(sorted(site_ids)))
+        signatures = signatures.where(Signature.site_id.in_(sorted(site_ids)))
+    signers = select(signatures.subquery().c.signer_id)
     users = conn.execute(select(User.id, User.username, User.full_name)
                          .where(User.id.in_(actors.union(signers))).order_by(User.id)).all()
     sites = conn.execute(select(Site.code, Site.name).order_by(Site.code).where(
         Site.id.in_(sorted(site_ids)) if site_ids is not None else true())).all()
-    meanings = conn.scalars(select(Signature.meaning).where(Signature.study_id == study.id)
-                            .distinct().order_by(Signature.meaning)).all()
+    meaning = signatures.subquery().c.meaning
+    meanings = conn.scalars(select(meaning).distinct().order_by(meaning)).all()
     out = [f"<AdminData{_attrs(StudyOID=oids.study_oid(study.code))}>\n"]
     out += [f'<User OID="{user_oid(u.id)}"><LoginName>{escape(u.username)}</LoginName>'
             f"<FullName>{escape(u.full_name)}</FullName></User>\n" for u in users]

@@ -1,4 +1,4 @@
-"""The CSV export: a zip of one file per CRF, visits and a dictionary, scoped to the user's sites."""
+"""The CSV export: a zip of one file per CRF, visits and a dictionary, for the user's sites."""
 
 from __future__ import annotations
 

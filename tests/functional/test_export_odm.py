@@ -1,4 +1,4 @@
-"""The clinical-data ODM export validates against the ODM 1.3.2 XSD and carries audit and signatures."""
+"""The clinical-data ODM export passes the ODM 1.3.2 XSD and carries audit and signatures."""
 
 from __future__ import annotations
 
