@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from app.config import INSTANCE_DIR, PROJECT_ROOT, load_settings
+from app.routing import init_routing
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -22,6 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     app.config["REMEMBER_COOKIE_HTTPONLY"] = True
 
+    init_routing(app)  # before any route is added: the routes' converters are bound then
     _bind_extensions(app)
     _register_blueprints(app)
     _register_commands(app)
@@ -62,6 +64,8 @@ def _bind_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.admin.views import bp as admin_bp
+    from app.api.account import bp as account_bp
+    from app.api.views import bp as api_bp
     from app.auth.views import bp as auth_bp
     from app.calendar.views import bp as calendar_bp
     from app.dashboard.views import bp as dashboard_bp
@@ -79,7 +83,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (auth_bp, sites_bp, admin_bp, studies_bp, screening_bp, participants_bp,
                visits_bp, notify_bp, calendar_bp, dashboard_bp, feeds_bp, signatures_bp,
-               queries_bp, locks_bp, exports_bp):
+               queries_bp, locks_bp, exports_bp, api_bp, account_bp):
         app.register_blueprint(bp)
 
 

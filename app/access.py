@@ -69,6 +69,8 @@ def init_app(app: Flask) -> None:
         if rule.public:
             return None
         if not current_user.is_authenticated:
+            if request.blueprint == "api":
+                abort(401)  # a program gets a status, not a login page
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         if rule.permission and not can(rule.permission, anywhere=True):
             abort(403)

@@ -1,5 +1,6 @@
 """Imports every model so that `Base.metadata` is complete (Alembic, drift check)."""
 
+from app.api.models import ApiToken
 from app.audit.models import AuditChain, AuditEvent
 from app.auth.models import AuthSession, RoleGrant, User
 from app.crf.models import CrfEntry, ItemValue
@@ -17,6 +18,7 @@ from app.studies.models import ProtocolVersion, Study
 from app.visits.models import Deviation, ParticipantEvent, Visit
 
 __all__ = [
+    "ApiToken",
     "Assignment",
     "AuditChain",
     "AuditEvent",

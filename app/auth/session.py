@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, request, session
 
+from app.api import tokens as api_tokens
 from app.auth.models import User
 from app.auth.services import LoginLimits, SessionLimits, load_session_user
 from app.db import db
 from app.extensions import login_manager
 from app.model_base import utcnow
 
+API_PREFIX = "/api/"
 EXPIRED_FLAG = "session_expired"  # set in the cleared cookie; the login page flashes it
 EXPIRED_MESSAGE = "Your session has expired; please sign in again."
 
@@ -39,10 +41,23 @@ def _expired(_why: str) -> None:
     session[EXPIRED_FLAG] = True
 
 
+def is_api_request() -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
 def init_login(app: Flask) -> None:
     login_manager.init_app(app)
 
     @login_manager.user_loader
     def _load(token: str) -> User | None:
+        if is_api_request():
+            return None  # the API answers bearer tokens only, never a browser's cookie
         return load_session_user(db.session, token, now=now(), limits=session_limits(),
                                  on_expired=_expired)
+
+    @login_manager.request_loader
+    def _load_bearer(req) -> User | None:
+        scheme, _, secret = req.headers.get("Authorization", "").partition(" ")
+        if not is_api_request() or scheme.lower() != "bearer" or not secret.strip():
+            return None
+        return api_tokens.resolve(db.session, secret.strip())

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from app.api import tokens
 from app.crf.models import CrfEntry, ItemValue
 from app.domain.access import Role
 from app.feeds import services as feeds
@@ -67,6 +68,7 @@ def site_b_world(session, two_sites):
                          subject="SITEB reminder", body_text="SITEB", body_html="SITEB")
     session.add_all([query, signature, lock, mail])
     feed = feeds.create(session, coord_b, b, actor=coord_b).feed
+    api_token = tokens.create(session, coord_b, "SITEB script").token
     session.commit()
     grant_id = coord_b.grants[0].id
     return {
@@ -76,6 +78,7 @@ def site_b_world(session, two_sites):
         "feed_id": feed.id, "user_id": coord_b.id, "grant_id": grant_id,
         "study_id": participant.study_id, "form_code": form_code, "sequence": 1,
         "item_code": "SITEB_ITEM", "study_code": participant.study.code,
+        "token_id": api_token.id, "fmt": "odm.xml",  # XML: a leak would show in the text
     }
 
 
@@ -94,7 +97,7 @@ def _url(rule, world: dict) -> tuple[str, bool]:
             names_b_object |= is_site
         elif name in world:
             values[name] = str(world[name])
-            names_b_object |= name not in {"form_code", "sequence", "item_code"}
+            names_b_object |= name not in {"form_code", "sequence", "item_code", "fmt"}
         else:
             raise AssertionError(f"{rule.rule}: map the parameter {name!r} in this test")
     url = re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", lambda m: values[m.group(1)], rule.rule)
@@ -130,13 +133,34 @@ def test_site_a_roles_never_reach_site_b(app, client, session, two_sites, site_b
                 resp = client.open(resp.headers["Location"], method=method,
                                    data={"reason": "x", "password": "x"})
             body = resp.get_data(as_text=True)
-            if names_b_object and resp.status_code not in (403, 404):
+            if names_b_object and resp.status_code not in (401, 403, 404):  # 401: the API
                 refused.append(f"{method} {url} → {resp.status_code}")
             elif MARKER in body or MARKER in resp.headers.get("Location", ""):
                 leaked.append(f"{method} {url} → {resp.status_code}")
     assert refused == [], f"{role}: site B objects reachable: {refused}"
     assert leaked == [], f"{role}: pages mentioning site B: {leaked}"
     assert _snapshot(session) == before, "a refused request changed data"
+
+
+@pytest.mark.parametrize("role", ROLES_AT_A, ids=lambda r: r.value)
+def test_site_a_api_tokens_never_reach_site_b(app, client, session, two_sites, site_b_world,
+                                              role):
+    someone = factories.user(session, "someone-a", role, two_sites["a"])
+    headers = {"Authorization": f"Bearer {tokens.create(session, someone, 'x').secret}"}
+    session.commit()
+    before = _snapshot(session)
+    refused, leaked = [], []
+    for rule in [r for r in app.url_map.iter_rules() if r.endpoint.startswith("api.")]:
+        url, names_b_object = _url(rule, site_b_world)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            resp = client.open(url, method=method, headers=headers,
+                               json={"version": 0, "values": {}, "actual_date": "2026-01-01"})
+            if names_b_object and resp.status_code not in (403, 404):
+                refused.append(f"{method} {url} → {resp.status_code}")
+            elif MARKER in resp.get_data(as_text=True):
+                leaked.append(f"{method} {url} → {resp.status_code}")
+    assert refused == [] and leaked == [], (refused, leaked)
+    assert _snapshot(session) == before
 
 
 @pytest.mark.parametrize("role", ROLES_AT_A, ids=lambda r: r.value)
