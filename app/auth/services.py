@@ -187,6 +187,20 @@ def _count_failure(session: Session, name: str, now: datetime, limits: LoginLimi
     return True
 
 
+def count_password_failure(session: Session, user: User, now: datetime,
+                           limits: LoginLimits) -> bool:
+    """A wrong password typed by someone signed in (to sign a record) counts as a failed
+    login: at the limit the account is locked out and every session of it ends."""
+    if not _count_failure(session, user.username, now, limits):
+        return False
+    end_all_sessions(session, user)
+    audit.record_event(session, "login_locked", actor=user, entity_type="users",
+                       entity_id=user.id,
+                       detail=f"{limits.max_failures} wrong passwords at signing; locked until "
+                              f"{now + limits.lockout:%Y-%m-%d %H:%M} UTC")
+    return True
+
+
 def prune_throttles(session: Session, now: datetime, limits: LoginLimits) -> int:
     """Delete the rows that no longer hold anything back: not locked, and their failures
     counted outside the window. Without this, every mistyped or guessed username would

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask import session as web_session
-from flask_login import current_user
+from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import PasswordField, SelectField
@@ -20,6 +20,8 @@ from wtforms.validators import InputRequired
 
 from app import access
 from app.access import access as rule
+from app.auth import services as accounts
+from app.auth.session import login_limits, now
 from app.crf.models import CrfEntry
 from app.db import db
 from app.domain.access import Permission
@@ -129,6 +131,12 @@ def _sign(target: str, target_id: int, back: str,
     try:
         signature = act(form)
     except services.WrongPassword as exc:
+        if accounts.count_password_failure(db.session, current_user, now(), login_limits()):
+            db.session.commit()
+            logout_user()
+            flash("Too many wrong passwords: you have been signed out and the account is "
+                  "locked for a while.", "error")
+            return redirect(url_for("auth.login"))
         db.session.commit()  # the audited failed attempt; nothing else was changed
         return _refused(target, target_id, exc.field, str(exc), form.meaning.data, back)
     except services.SigningError as exc:

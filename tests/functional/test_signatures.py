@@ -165,3 +165,17 @@ def test_a_screening_crf_is_signed_through_the_same_route(client, session, two_s
     sig = _fresh(session, Signature, target="crf", target_id=entry.id)
     assert sig.valid and sig.site_id == two_sites["a"].id
     assert sig.study_id == _fresh(session, Screening, id=screening_id).study_id
+
+
+def test_repeated_wrong_passwords_at_signing_lock_the_account(app, client, session, entry):
+    """Part 11 asks for safeguards against guessing: they count with failed logins."""
+    login(client, "pi-a")
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    for _ in range(limit - 1):
+        _sign(client, f"/signatures/crf/{entry.id}", password="wrong password!")
+    resp = _sign(client, f"/signatures/crf/{entry.id}", password="wrong password!")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+    assert client.get(f"/signatures/crf/{entry.id}").status_code in (302, 405)
+    assert client.get("/").status_code == 302  # signed out
+    assert login(client, "pi-a").status_code != 302  # and locked out, even with the password
+    assert _fresh(session, AuditEvent, action="login_locked").actor.username == "pi-a"
