@@ -82,7 +82,7 @@ def raw_values(form: FormDef, incoming: Any) -> dict[str, Any]:
 
 def _raw(kind: ItemType, value: Any) -> Any:
     """JSON numbers become text (no binary fractions); a quantity is {value, unit, uln}."""
-    if isinstance(value, dict):
+    if isinstance(value, dict) and kind is ItemType.QUANTITY:
         return {k: _scalar(value.get(k)) for k in ("value", "unit", "uln")}
     if kind is ItemType.QUANTITY and value is not None:
         return {"value": _scalar(value), "unit": None, "uln": None}
@@ -90,8 +90,7 @@ def _raw(kind: ItemType, value: Any) -> Any:
 
 
 def _scalar(value: Any) -> Any:
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    """Numbers become text; anything else is passed on for the parser to accept or refuse."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
         return value
-    if isinstance(value, int | float):
-        return repr(value) if isinstance(value, float) else str(value)
-    return str(value)
+    return repr(value) if isinstance(value, float) else str(value)

@@ -147,6 +147,8 @@ def visit_date(visit_id: int):
         raise Problem(422, str(exc), {"reason": str(exc)}) from None
     except Locked as exc:
         raise Problem(409, str(exc)) from None
+    except ConflictError:
+        raise Problem(409, "Someone changed this visit meanwhile; read it again.") from None
     db.session.commit()
     return jsonify(serialize.visit(found, today))
 
@@ -180,8 +182,8 @@ def save_crf(visit_id: int, form_code: str, sequence: int):
     problems = parse_all(definition, raw).problems
     if problems:
         raise Problem(422, "Nothing was saved: fix the values named.", problems)
-    entry = entry or visit_views.find_entry(found, definition, sequence, create=True)
     try:
+        entry = entry or visit_views.find_entry(found, definition, sequence, create=True)
         crf_services.save(db.session, entry, definition, raw, actor=current_user,
                           reason=_text(body.get("reason")), expected_version=version or None)
     except ConflictError:

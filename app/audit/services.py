@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit.models import AuditEvent
 from app.auth.models import User
@@ -28,6 +30,22 @@ class ConflictError(Exception):
 
 class ReasonRequired(ValueError):
     """A change to saved data needs a reason."""
+
+
+def before_version(obj: Base) -> int:
+    return getattr(obj, "version", 0) or 0
+
+
+def flush_or_conflict(session: Session, obj: Base, expected_version: int) -> None:
+    """Flush; a concurrent writer (a stale version, or the same new row twice) is a conflict.
+
+    On SQLite writers take turns, so this only happens on PostgreSQL, where two requests
+    can pass the version check at once and the second UPDATE then matches no row.
+    """
+    try:
+        session.flush()
+    except (StaleDataError, IntegrityError) as exc:
+        raise ConflictError(obj, expected_version) from exc
 
 
 def snapshot(obj: Base) -> dict[str, Any]:
@@ -90,7 +108,7 @@ def update(
         raise ReasonRequired("Give a reason for this change.")
     for name, value in values.items():
         setattr(obj, name, value)
-    session.flush()  # the version column catches a concurrent writer here
+    flush_or_conflict(session, obj, expected_version or before_version(obj))
     _record(session, obj, "update", changes, actor, reason)
     return changes
 

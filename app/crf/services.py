@@ -70,7 +70,8 @@ def save(session: Session, crf: CrfEntry, form: FormDef, raw: Mapping[str, Any],
     planned = _plan(form, parsed, existing)
     changes = [FieldChange(code, existing[code].shown() if code in existing else None,
                            _shown(cols)) for code, cols in planned]
-    edits = [c for c in changes if c.old not in (None, "")]
+    # a value saved before, even if cleared since, is changed with a reason
+    edits = [c for c in changes if c.field in existing]
     if edits and not (reason and reason.strip()):
         raise audit.ReasonRequired(
             "Give a reason for changing saved values: " + ", ".join(c.field for c in edits))
@@ -83,8 +84,8 @@ def save(session: Session, crf: CrfEntry, form: FormDef, raw: Mapping[str, Any],
                 setattr(row, name, value)
     if planned:
         crf.updated_at = utcnow()
-        session.flush()  # bumps the CRF version; catches a concurrent writer
-        _audit(session, crf, changes, actor, reason)
+        audit.flush_or_conflict(session, crf, expected_version or crf.version)  # bumps it
+        _audit(session, crf, changes, set(existing), actor, reason)
         signatures.invalidate_changed(session, crf, actor)
         queries.after_save(session, crf, form, parsed, changes, actor)
     return SaveResult(parsed, changes)
@@ -108,10 +109,10 @@ def _shown(cols: Mapping[str, Any]) -> str | None:
     return shown_value(cols.get("value"), cols.get("unit"), cols.get("uln"))
 
 
-def _audit(session: Session, crf: CrfEntry, changes: list[FieldChange], actor: User,
-           reason: str | None) -> None:
-    entered = [c for c in changes if not c.old]
-    edited = [c for c in changes if c.old]
+def _audit(session: Session, crf: CrfEntry, changes: list[FieldChange], saved_before: set[str],
+           actor: User, reason: str | None) -> None:
+    entered = [c for c in changes if c.field not in saved_before]
+    edited = [c for c in changes if c.field in saved_before]
     where = {"entity_type": "crf_entries", "entity_id": crf.id, "site_id": crf.site_id,
              "actor": actor}
     audit.record_changes(session, entered, action="enter", reason=None, **where)

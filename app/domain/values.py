@@ -13,6 +13,10 @@ from app.domain.definitions import FormDef, Item, ItemType
 from app.domain.rules import Context, Quantity, Result, evaluate
 from app.domain.units import UnitError, convert, product, to_decimal
 
+MAX_TEXT = 2000  # characters of a free-text answer
+MAX_MAGNITUDE = Decimal(10) ** 14  # what a stored number (24 digits, 9 decimals) holds, with room
+MAX_TITRE = 10**9  # far beyond any dilution series
+MAX_NUMBER_TEXT = 40  # characters of a number as typed (the lab's ULN is kept as typed)
 TITRE = re.compile(r"^\s*1\s*:\s*(\d+)\s*$")
 TRUE_WORDS = {"true", "yes", "y", "1"}
 FALSE_WORDS = {"false", "no", "n", "0"}
@@ -26,7 +30,8 @@ def _blank(raw: Any) -> bool:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return True
     # a lab left empty still carries the unit the dropdown shows: it is blank all the same
-    return isinstance(raw, Mapping) and all(_blank(raw.get(k)) for k in ("value", "uln"))
+    return isinstance(raw, Mapping) and set(raw) <= {"value", "unit", "uln"} and \
+        all(_blank(raw.get(k)) for k in ("value", "uln"))
 
 
 def parse(item: Item, raw: Any) -> Any:
@@ -35,13 +40,16 @@ def parse(item: Item, raw: Any) -> Any:
         return None
     parser = _PARSERS[item.type]
     value = parser(item, raw)
+    _check_storable(item, value)
     _check_hard_range(item, value)
     return value
 
 
 def _number(raw: Any) -> Decimal:
-    if isinstance(raw, bool):
+    if isinstance(raw, bool | Mapping | list):
         raise ValueProblem("Enter a number.")
+    if len(str(raw)) > MAX_NUMBER_TEXT:
+        raise ValueProblem(f"Enter a number of at most {MAX_NUMBER_TEXT} characters.")
     try:
         return to_decimal(raw)
     except UnitError:
@@ -83,6 +91,8 @@ def _date(item: Item, raw: Any) -> date:
 def _boolean(item: Item, raw: Any) -> bool:
     if isinstance(raw, bool):
         return raw
+    if isinstance(raw, Mapping | list):
+        raise ValueProblem("Answer yes or no.")
     word = str(raw).strip().lower()
     if word in TRUE_WORDS | FALSE_WORDS:
         return word in TRUE_WORDS
@@ -90,6 +100,8 @@ def _boolean(item: Item, raw: Any) -> bool:
 
 
 def _choice(item: Item, raw: Any) -> str:
+    if isinstance(raw, Mapping | list):
+        raise ValueProblem(f"Choose one of: {', '.join(c for c, _ in item.codelist)}.")
     code = str(raw).strip()
     if code not in dict(item.codelist):
         raise ValueProblem(f"Choose one of: {', '.join(c for c, _ in item.codelist)}.")
@@ -98,13 +110,18 @@ def _choice(item: Item, raw: Any) -> str:
 
 def _titre(item: Item, raw: Any) -> int:
     match = TITRE.match(str(raw))
-    if not match or int(match.group(1)) == 0:
+    if not match or not 0 < int(match.group(1)) <= MAX_TITRE:
         raise ValueProblem("Enter a titre as 1:N, e.g. 1:80.")
     return int(match.group(1))
 
 
 def _text(item: Item, raw: Any) -> str:
-    return str(raw).strip()
+    if isinstance(raw, Mapping | list):
+        raise ValueProblem("Enter text.")
+    text = str(raw).strip()
+    if len(text) > MAX_TEXT:
+        raise ValueProblem(f"Keep it to {MAX_TEXT} characters (this is {len(text)}).")
+    return text
 
 
 _PARSERS = {
@@ -121,6 +138,14 @@ def canonical(item: Item, value: Any) -> Decimal | None:
     if isinstance(value, Decimal):
         return value
     return None
+
+
+def _check_storable(item: Item, value: Any) -> None:
+    """Numbers beyond what any lab reports would not fit the stored column: refused here."""
+    numbers = (canonical(item, value), getattr(value, "value", None), getattr(value, "uln", None))
+    for number in (n for n in numbers if isinstance(n, Decimal)):
+        if not number.is_finite() or abs(number) >= MAX_MAGNITUDE:
+            raise ValueProblem("That number is too large to be a measurement.")
 
 
 def _check_hard_range(item: Item, value: Any) -> None:

@@ -11,6 +11,8 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit import services as audit
+from app.db import db
 from app.exports.csv_export import ExportError, count_rows, csv_zip, snapshot
 from app.exports.odm_data import odm_data
 from app.sites.models import Site
@@ -31,7 +33,7 @@ _sites = click.option("--site", "site_codes", multiple=True,
 def export_csv(study_code: str, output: Path, site_codes: tuple[str, ...]) -> None:
     """One CSV per CRF, visits.csv and data_dictionary.csv, in one zip file."""
     engine = current_app.extensions["db_engine"]
-    site_ids, total = _prepare(engine, study_code, site_codes)
+    site_ids, total = _prepare(engine, study_code, site_codes, "CSV")
     with click.progressbar(length=total, label=f"{study_code} CSV", file=sys.stderr,
                            show_pos=True) as bar, output.open("wb") as out:
         try:
@@ -49,7 +51,7 @@ def export_csv(study_code: str, output: Path, site_codes: tuple[str, ...]) -> No
 def export_odm(study_code: str, output: Path, site_codes: tuple[str, ...]) -> None:
     """CDISC ODM 1.3.2 clinical data: every visit CRF with audit records and signatures."""
     engine = current_app.extensions["db_engine"]
-    site_ids, total = _prepare(engine, study_code, site_codes)
+    site_ids, total = _prepare(engine, study_code, site_codes, "ODM")
     with click.progressbar(length=total, label=f"{study_code} ODM", file=sys.stderr,
                            show_pos=True) as bar, output.open("wb") as out:
         try:
@@ -60,8 +62,11 @@ def export_odm(study_code: str, output: Path, site_codes: tuple[str, ...]) -> No
     click.echo(f"written {output} ({output.stat().st_size:,} bytes)")
 
 
-def _prepare(engine, study_code: str, site_codes: tuple[str, ...]):
-    """The site ids asked for (None: all) and the number of rows, or a clear error."""
+def _prepare(engine, study_code: str, site_codes: tuple[str, ...], kind: str):
+    """The site ids asked for (None: all) and the number of rows, or a clear error.
+
+    The export is audited like one from the browser, with no user: the operator of the
+    server ran it."""
     with snapshot(engine) as conn:
         session = Session(bind=conn)
         study = session.scalar(select(Study).where(Study.code == study_code))
@@ -76,4 +81,10 @@ def _prepare(engine, study_code: str, site_codes: tuple[str, ...]):
             if missing:
                 raise click.ClickException(f"No site {', '.join(missing)}.")
             site_ids = frozenset(found.values())
-        return site_ids, count_rows(conn, study, site_ids)
+        total = count_rows(conn, study, site_ids, with_visits=kind == "CSV")
+    sites = "all" if site_ids is None else sorted(site_ids)
+    with db.writing() as session:
+        audit.record_event(session, "export", actor=None, entity_type="studies",
+                           entity_id=study.id,
+                           detail=f"{kind} of {study_code} from the command line; sites: {sites}")
+    return site_ids, total

@@ -13,6 +13,7 @@ import itertools
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, select
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.crf.models import CrfEntry, ItemValue
 from app.domain import tabular
-from app.domain.definitions import FormDef
+from app.domain.definitions import FormDef, Section
 from app.domain.schedule import status
 from app.model_base import utcnow
 from app.participants.models import Participant
@@ -31,6 +32,7 @@ from app.studies.services import protocol_of
 from app.visits.models import Visit
 
 CHUNK = 8 * 1024
+EARLIER_ITEMS = "Items of earlier protocol versions"
 Progress = Callable[[int], None]  # called with the number of rows just written
 
 
@@ -68,24 +70,34 @@ class _Sink(io.RawIOBase):
 
 
 def study_forms(session: Session, study: Study) -> list[FormDef]:
-    """Every form of every version of the study, the latest version's definition winning."""
+    """Every form of every version of the study: the latest version's definition, plus a
+    last section holding the items only earlier versions had (their data is exported too)."""
     versions = session.scalars(select(ProtocolVersion).where(ProtocolVersion.study_id == study.id)
                                .order_by(ProtocolVersion.version.desc()))
     forms: dict[str, FormDef] = {}
     for version in versions:
         for code, form in protocol_of(version).forms.items():
-            forms.setdefault(code, form)
+            forms[code] = form if code not in forms else _with_items_of(forms[code], form)
     return list(forms.values())
 
 
-def count_rows(conn: Connection, study: Study, site_ids: frozenset[int] | None) -> int:
-    """How many rows the export writes (CRF instances and visits): the progress bar's total."""
+def _with_items_of(latest: FormDef, older: FormDef) -> FormDef:
+    extra = tuple(item for code, item in older.items.items() if code not in latest.items)
+    if not extra:
+        return latest
+    return replace(latest, sections=(*latest.sections, Section(EARLIER_ITEMS, extra)))
+
+
+def count_rows(conn: Connection, study: Study, site_ids: frozenset[int] | None,
+               with_visits: bool = True) -> int:
+    """How many rows the export writes (CRF instances, and visits for the CSV export): the
+    progress bar's total."""
     entries = _scoped(select(func.count(CrfEntry.id)).join(
         ProtocolVersion, ProtocolVersion.id == CrfEntry.protocol_version_id)
         .where(ProtocolVersion.study_id == study.id), CrfEntry.site_id, site_ids)
     visits = _scoped(select(func.count(Visit.id)).join(Participant)
                      .where(Participant.study_id == study.id), Visit.site_id, site_ids)
-    return conn.scalar(entries) + conn.scalar(visits)
+    return conn.scalar(entries) + (conn.scalar(visits) if with_visits else 0)
 
 
 def csv_zip(engine: Engine, study_code: str, site_ids: frozenset[int] | None,

@@ -23,13 +23,14 @@ from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.crf.models import CrfEntry, ItemValue
 from app.domain.definitions import FormDef
-from app.exports.csv_export import ExportError, Progress, snapshot, study_forms
+from app.exports.csv_export import ExportError, Progress, snapshot
 from app.model_base import utcnow
 from app.odm import oids
 from app.participants.models import Participant
 from app.signatures.models import Signature
 from app.sites.models import Site
 from app.studies.models import ProtocolVersion, Study
+from app.studies.services import protocol_of
 from app.visits.models import Visit
 
 NS = "http://www.cdisc.org/ns/odm/v1.3"
@@ -65,7 +66,6 @@ def odm_data(engine: Engine, study_code: str, site_ids: frozenset[int] | None,
         study = session.scalar(select(Study).where(Study.code == study_code))
         if study is None:
             raise ExportError(f"No study {study_code!r}.")
-        forms = {f.code: f for f in study_forms(session, study)}
         versions = session.execute(select(ProtocolVersion.id, ProtocolVersion.version)
                                    .where(ProtocolVersion.study_id == study.id)
                                    .order_by(ProtocolVersion.version)).all()
@@ -79,6 +79,7 @@ def odm_data(engine: Engine, study_code: str, site_ids: frozenset[int] | None,
             clinical = _attrs(StudyOID=oids.study_oid(study.code),
                               MetaDataVersionOID=oids.metadata_version_oid(study.code, number))
             parts.append(f"<ClinicalData{clinical}>\n")
+            forms = protocol_of(session.get(ProtocolVersion, version_id)).forms
             for fragment in _subjects(conn, study, version_id, forms, site_ids, progress):
                 parts.append(fragment)
                 if sum(map(len, parts)) >= CHUNK:
@@ -166,48 +167,48 @@ def _latest_valid(target: str):
 
 def _subjects(conn, study, version_id, forms: dict[str, FormDef], site_ids,
               progress) -> Iterator[str]:
-    """SubjectData elements; tags are closed as the ordered rows move on."""
-    subject = visit = entry = group = None
+    """SubjectData elements, written as the ordered rows move on; one CRF's items are
+    gathered first so that each section's ItemGroupData comes once, in the form's order."""
+    subject = visit = None
+    entry_rows: list = []
     for r in _rows(conn, study, version_id, site_ids):
-        form = forms.get(r.form_code)
-        if form is None or r.item_code not in form.items:
-            continue  # a value the definition no longer has: kept in the CSV export only
-        group_oid = oids.item_group_oids(form)[r.item_code]
+        if entry_rows and r.eid != entry_rows[0].eid:
+            yield _form_data(forms[entry_rows[0].form_code], entry_rows, progress)
+            entry_rows = []
         if r.participant_code != subject:
-            yield from _close(group, entry, visit, subject)
-            group = entry = visit = None
-            subject = r.participant_code
+            yield from _close(visit, subject)
+            visit, subject = None, r.participant_code
             yield (f"<SubjectData{_attrs(SubjectKey=subject)}>"
                    f'<SiteRef LocationOID="{location_oid(r.site)}"/>\n')
         if r.vid != visit:
-            yield from _close(group, entry, visit, None)
-            group = entry = None
+            yield from _close(visit, None)
             visit = r.vid
             yield f"<StudyEventData{_attrs(StudyEventOID=oids.event_oid(r.visit))}>"
             yield _signature(r.v_signer, r.v_meaning, r.v_at, r.site)
-        if r.eid != entry:
-            yield from _close(group, entry, None, None)
-            group = None
-            entry = r.eid
-            if progress:
-                progress(1)
-            form_attrs = _attrs(FormOID=oids.form_oid(r.form_code), FormRepeatKey=r.sequence)
-            yield f"<FormData{form_attrs}>"
-            yield _signature(r.f_signer, r.f_meaning, r.f_at, r.site)
-        if group_oid != group:
-            if group is not None:
-                yield "</ItemGroupData>"
-            group = group_oid
-            yield f"<ItemGroupData{_attrs(ItemGroupOID=group)}>"
-        yield _item(form, r)
-    yield from _close(group, entry, visit, subject)
+        entry_rows.append(r)
+    if entry_rows:
+        yield _form_data(forms[entry_rows[0].form_code], entry_rows, progress)
+    yield from _close(visit, subject)
 
 
-def _close(group, entry, visit, subject) -> Iterator[str]:
-    if group is not None:
-        yield "</ItemGroupData>"
-    if entry is not None:
-        yield "</FormData>"
+def _form_data(form: FormDef, rows: list, progress) -> str:
+    first = rows[0]
+    if progress:
+        progress(1)
+    order = {code: n for n, code in enumerate(form.items)}
+    groups = oids.item_group_oids(form)
+    by_group: dict[str, list] = {}
+    for r in sorted((r for r in rows if r.item_code in order), key=lambda r: order[r.item_code]):
+        by_group.setdefault(groups[r.item_code], []).append(r)
+    body = "".join(f"<ItemGroupData{_attrs(ItemGroupOID=oid)}>"
+                   + "".join(_item(form, r) for r in items) + "</ItemGroupData>"
+                   for oid, items in by_group.items())
+    head = _attrs(FormOID=oids.form_oid(form.code), FormRepeatKey=first.sequence)
+    signature = _signature(first.f_signer, first.f_meaning, first.f_at, first.site)
+    return f"<FormData{head}>{signature}{body}</FormData>"
+
+
+def _close(visit, subject) -> Iterator[str]:
     if visit is not None:
         yield "</StudyEventData>\n"
     if subject is not None:

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from app import access
 from app.access import access as rule
 from app.audit.models import AuditEvent
-from app.audit.services import ConflictError, ReasonRequired
+from app.audit.services import ConflictError, ReasonRequired, flush_or_conflict
 from app.crf import services as crf_services
 from app.crf.forms import bind
 from app.crf.models import CrfEntry
@@ -119,6 +119,12 @@ def record_date(visit_id: int):
         db.session.rollback()
         (form.reason if isinstance(exc, ReasonRequired) else form.actual_date).errors = [str(exc)]
         return _render_visit(visit, date_form=form, status=400)
+    except ConflictError:
+        db.session.rollback()
+        db.session.refresh(visit)
+        form.actual_date.errors = ["Someone changed this visit while you were entering the "
+                                   "date; it now shows what they saved. Check and save again."]
+        return _render_visit(visit, date_form=form, status=409)
     db.session.commit()
     moved = f"; {len(moves)} later visits moved with it" if moves else ""
     flash(f"{visit.name}: date recorded{moved}.", "success")
@@ -161,7 +167,7 @@ def _entry(visit: Visit, definition: FormDef, sequence: int, create: bool) -> Cr
                          visit_id=visit.id, form_code=definition.code, sequence=sequence,
                          protocol_version_id=visit.participant.protocol_version_id)
         db.session.add(entry)
-        db.session.flush()
+        flush_or_conflict(db.session, entry, 0)  # another first save of it won the race
     return entry
 
 
@@ -206,8 +212,8 @@ def crf(visit_id: int, form_code: str, sequence: int):
         return _render_crf(visit, definition, sequence, form, entry, 409)
     expected = int(form.entry_version.data or 0)
     existed = entry is not None
-    entry = _entry(visit, definition, sequence, create=True)
     try:
+        entry = _entry(visit, definition, sequence, create=True)
         if expected == 0 and existed:
             raise ConflictError(entry, expected)
         crf_services.save(db.session, entry, definition, form.raw_values(), actor=current_user,

@@ -157,3 +157,22 @@ def test_someone_elses_token_cannot_be_revoked(client, session, api_world):
     login(client, "coord-b")
     token_id = session.scalars(select(ApiToken.id).where(ApiToken.name == "script")).one()
     assert client.post(f"/account/tokens/{token_id}/revoke").status_code == 404
+
+
+@pytest.mark.parametrize("value", [{"value": ["a", 1]}, ["a"], {"x": 1}, "x" * 2001])
+def test_text_items_take_text_only(client, api_world, value):
+    visit = next(v for v in api_world["a"].visits
+                 if "AE" in visit_services.schedule_of(api_world["a"]).visit(v.code).forms)
+    resp = client.put(f"/api/v1/visits/{visit.id}/forms/AE/1", headers=_auth(api_world["coord"]),
+                      json={"version": 0, "values": {"AETERM": value}})
+    assert resp.status_code == 422 and "AETERM" in resp.json["problems"]
+
+
+@pytest.mark.parametrize("code,value", [("HGB", {"value": "1e40", "unit": "g/dL"}),
+                                        ("ALT", {"value": "12", "unit": "U/L", "uln": "9" * 50}),
+                                        ("HGB", {"value": "NaN", "unit": "g/dL"})])
+def test_numbers_must_be_storable(client, api_world, code, value):
+    url = f"/api/v1/visits/{api_world['visit'].id}/forms/LAB/1"
+    resp = client.put(url, headers=_auth(api_world["coord"]),
+                      json={"version": 0, "values": {code: value}})
+    assert resp.status_code == 422 and code in resp.json["problems"]

@@ -75,3 +75,25 @@ def test_the_cli_writes_odm(app, exported_world, tmp_path):  # noqa: F811
     result = app.test_cli_runner().invoke(args=["export", "odm", "CS20AT04", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert schema_problems(parse(out.read_bytes())) == []
+
+
+def test_each_section_is_one_item_group_in_the_forms_order(client, session, two_sites,
+                                                           exported_world):  # noqa: F811
+    from app.crf import services as crf_services
+    from app.studies.services import protocol_of
+
+    participant = exported_world["a"]
+    entry = session.scalars(select(CrfEntry).where(CrfEntry.participant_id == participant.id,
+                                                   CrfEntry.form_code == "LAB")).one()
+    form = protocol_of(participant.protocol_version).forms["LAB"]
+    crf_services.save(session, entry, form, {**entry.raw_values(),
+                                             "CREAT": {"value": "80", "unit": "umol/L"},
+                                             "WBC": {"value": "5.2", "unit": "10^9/L"}},
+                      actor=two_sites["coord_a"], reason=None)
+    session.commit()
+    root = _export(client, "dm-a")
+    lab = root.find(".//odm:FormData[@FormOID='F.LAB']", NS)
+    groups = [g.get("ItemGroupOID") for g in lab.iterfind("odm:ItemGroupData", NS)]
+    assert len(groups) == len(set(groups)) and groups == sorted(groups)
+    items = [i.get("ItemOID") for i in lab.iterfind(".//odm:ItemData", NS)]
+    assert items.index("IT.LAB.HGB") < items.index("IT.LAB.WBC") < items.index("IT.LAB.CREAT")

@@ -65,9 +65,7 @@ def test_concurrent_writer_is_caught_by_the_version_column(app, session):
     session.commit()
     with app.app_context(), db.writing() as other:  # someone else saves first
         audit.update(other, other.get(Site, site.id), {"name": "First"}, actor=None, reason="a")
-    from sqlalchemy.orm.exc import StaleDataError
-
-    with pytest.raises(StaleDataError):
+    with pytest.raises(audit.ConflictError):  # the stale UPDATE, as a conflict
         audit.update(session, site, {"name": "Second"}, actor=None, reason="b")
     session.rollback()  # end the read snapshot, see what others committed
     session.expire_all()

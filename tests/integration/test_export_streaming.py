@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.exports.csv_export import csv_zip
+from app.exports.odm_data import odm_data
 from app.studies.models import Study
 from app.studies.services import latest_version
 from tests.conftest import login
@@ -35,37 +36,39 @@ def study_of(session, two_sites):
     return grow_to
 
 
-def _peak_bytes(engine) -> tuple[int, int]:
+def _peak_bytes(engine, export=csv_zip) -> tuple[int, int]:
     """(peak traced allocation while exporting, rows exported)."""
     rows = []
     tracemalloc.start()
     try:
-        for _chunk in csv_zip(engine, "CS20AT04", None, progress=rows.append):
+        for _chunk in export(engine, "CS20AT04", None, progress=rows.append):
             pass
         return tracemalloc.get_traced_memory()[1], sum(rows)
     finally:
         tracemalloc.stop()
 
 
-def test_memory_is_flat_from_100_to_10000_participants(app, study_of):
+@pytest.mark.parametrize("export", [csv_zip, odm_data], ids=["csv", "odm"])
+def test_memory_is_flat_from_100_to_10000_participants(app, study_of, export):
     engine = app.extensions["db_engine"]
     study_of(SMALL)
-    _peak_bytes(engine)  # warm caches (built definitions, compiled SQL) outside the measure
-    small_peak, small_rows = _peak_bytes(engine)
+    _peak_bytes(engine, export)  # warm caches (built definitions, compiled SQL) first
+    small_peak, small_rows = _peak_bytes(engine, export)
     study_of(LARGE)
-    large_peak, large_rows = _peak_bytes(engine)
+    large_peak, large_rows = _peak_bytes(engine, export)
     assert large_rows > 90 * small_rows  # the export did grow with the study
     print(f"peak traced memory: {small_peak} B for {SMALL}, {large_peak} B for {LARGE}")
     assert large_peak <= 1.2 * small_peak, (small_peak, large_peak)
 
 
-def test_first_byte_within_two_seconds(app, client, study_of):
+@pytest.mark.parametrize("fmt,magic", [("csv.zip", b"PK"), ("odm.xml", b"<?xml")])
+def test_first_byte_within_two_seconds(app, client, study_of, fmt, magic):
     study_of(LARGE)
     login(client, "root-admin")
     started = time.perf_counter()
-    resp = client.get("/exports/CS20AT04.csv.zip", buffered=False)
+    resp = client.get(f"/exports/CS20AT04.{fmt}", buffered=False)
     first = next(chunk for chunk in resp.response if chunk)
     elapsed = time.perf_counter() - started
     resp.close()
-    assert first.startswith(b"PK")
+    assert first.startswith(magic)
     assert elapsed < 2.0, elapsed
