@@ -70,3 +70,18 @@ def shown_value(value: str | None, unit: str | None, uln: str | None) -> str | N
         return None
     text = f"{value} {unit}" if unit else value
     return f"{text} (ULN {uln})" if uln else text
+
+
+def split_shown(text: str | None, units: tuple[str, ...]) -> tuple[str | None, str | None,
+                                                                     str | None]:
+    """`shown_value` read back: (value, unit, ULN), for an audit row's old or new value."""
+    if text is None:
+        return None, None, None
+    uln = None
+    if text.endswith(")") and " (ULN " in text:
+        text, _, rest = text.rpartition(" (ULN ")
+        uln = rest[:-1]
+    for unit in sorted(units, key=len, reverse=True):
+        if text.endswith(f" {unit}"):
+            return text[: -len(unit) - 1], unit, uln
+    return text, None, uln

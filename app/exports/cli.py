@@ -48,14 +48,18 @@ def export_csv(study_code: str, output: Path, site_codes: tuple[str, ...]) -> No
 @click.argument("study_code")
 @_output
 @_sites
-def export_odm(study_code: str, output: Path, site_codes: tuple[str, ...]) -> None:
+@click.option("--history", is_flag=True,
+              help="Every change of every value (a Transactional file), not only the last.")
+def export_odm(study_code: str, output: Path, site_codes: tuple[str, ...],
+               history: bool) -> None:
     """CDISC ODM 1.3.2 clinical data: every visit CRF with audit records and signatures."""
     engine = current_app.extensions["db_engine"]
     site_ids, total = _prepare(engine, study_code, site_codes, "ODM")
     with click.progressbar(length=total, label=f"{study_code} ODM", file=sys.stderr,
                            show_pos=True) as bar, output.open("wb") as out:
         try:
-            for chunk in odm_data(engine, study_code, site_ids, progress=bar.update):
+            for chunk in odm_data(engine, study_code, site_ids, progress=bar.update,
+                                  history=history):
                 out.write(chunk)
         except ExportError as exc:
             raise click.ClickException(str(exc)) from None

@@ -151,7 +151,8 @@ def _scoped(stmt, site_column, site_ids: frozenset[int] | None):
 
 
 def _streamed(conn: Connection, stmt):
-    return conn.execution_options(stream_results=True, yield_per=100).execute(stmt)
+    return conn.execution_options(stream_results=True, max_row_buffer=100, yield_per=100).execute(
+        stmt)
 
 
 def _form_rows(conn: Connection, study: Study, form: FormDef,
@@ -173,7 +174,15 @@ def _form_rows(conn: Connection, study: Study, form: FormDef,
         .outerjoin(ItemValue, ItemValue.entry_id == CrfEntry.id)
         .where(ProtocolVersion.study_id == study.id, CrfEntry.form_code == form.code)
         .order_by(CrfEntry.id, ItemValue.id), CrfEntry.site_id, site_ids)
-    for _, group in itertools.groupby(_streamed(conn, stmt), key=lambda r: r[0]):
+    result = _streamed(conn, stmt)
+    try:
+        yield from _instances(study, cols, result)
+    finally:  # a client that goes away mid-file must not leave a server cursor open
+        result.close()
+
+
+def _instances(study: Study, cols, result) -> Iterator[list[str]]:
+    for _, group in itertools.groupby(result, key=lambda r: r[0]):
         rows = list(group)
         r = rows[0]
         values = {v.item_code: tabular.StoredValue(v.value, v.unit, v.uln, v.canonical_value)
@@ -195,9 +204,17 @@ def _visit_rows(conn: Connection, study: Study,
         .join(Site, Site.id == Visit.site_id)
         .where(Participant.study_id == study.id)
         .order_by(Participant.id, Visit.target_date, Visit.id), Visit.site_id, site_ids)
+    result = _streamed(conn, stmt)
+    try:
+        yield from _visit_cells(study, result)
+    finally:
+        result.close()
+
+
+def _visit_cells(study: Study, result) -> Iterator[list[str]]:
     now = utcnow()
     today_at: dict[str, object] = {}
-    for r in _streamed(conn, stmt):
+    for r in result:
         today = today_at.get(r.timezone) or today_at.setdefault(
             r.timezone, now.astimezone(ZoneInfo(r.timezone)).date())
         state = status(r.window_start, r.target_date, r.window_end, today,

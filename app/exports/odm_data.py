@@ -16,12 +16,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
 
-from sqlalchemy import Connection, Engine, and_, func, select, true
+from sqlalchemy import Connection, Engine, and_, func, null, select, true
 from sqlalchemy.orm import Session, aliased
 
 from app.audit.models import AuditEvent
 from app.auth.models import User
-from app.crf.models import CrfEntry, ItemValue
+from app.crf.models import CrfEntry, ItemValue, split_shown
 from app.domain.definitions import FormDef
 from app.exports.csv_export import ExportError, Progress, snapshot
 from app.model_base import utcnow
@@ -34,7 +34,7 @@ from app.studies.services import protocol_of
 from app.visits.models import Visit
 
 NS = "http://www.cdisc.org/ns/odm/v1.3"
-CHUNK = 32 * 1024
+CHUNK = 8 * 1024
 LEGAL_REASON = "Electronic signature (21 CFR Part 11): the signer entered their password again"
 
 
@@ -59,8 +59,13 @@ def _attrs(**values: object) -> str:
 
 
 def odm_data(engine: Engine, study_code: str, site_ids: frozenset[int] | None,
-             progress: Progress | None = None) -> Iterator[bytes]:
-    """The ODM document, chunk by chunk; `site_ids` None means every site."""
+             progress: Progress | None = None, history: bool = False) -> Iterator[bytes]:
+    """The ODM document, chunk by chunk; `site_ids` None means every site.
+
+    A Snapshot holds each value once, with the audit record of its last change; with
+    `history`, a Transactional file holds every change of every value in order (Insert,
+    then Update; a cleared value is an Update with IsNull), each with its audit record.
+    """
     with snapshot(engine) as conn:
         session = Session(bind=conn)
         study = session.scalar(select(Study).where(Study.code == study_code))
@@ -70,7 +75,8 @@ def odm_data(engine: Engine, study_code: str, site_ids: frozenset[int] | None,
                                    .where(ProtocolVersion.study_id == study.id)
                                    .order_by(ProtocolVersion.version)).all()
         now = utcnow()
-        head = _attrs(xmlns=NS, FileType="Snapshot", Granularity="AllClinicalData",
+        head = _attrs(xmlns=NS, FileType="Transactional" if history else "Snapshot",
+                      Granularity="AllClinicalData",
                       FileOID=oids.file_oid(study.code, now) + ".data",
                       CreationDateTime=_when(now), ODMVersion="1.3.2", Originator="Lupus eCRF")
         parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<ODM{head}>\n']
@@ -80,11 +86,15 @@ def odm_data(engine: Engine, study_code: str, site_ids: frozenset[int] | None,
                               MetaDataVersionOID=oids.metadata_version_oid(study.code, number))
             parts.append(f"<ClinicalData{clinical}>\n")
             forms = protocol_of(session.get(ProtocolVersion, version_id)).forms
-            for fragment in _subjects(conn, study, version_id, forms, site_ids, progress):
-                parts.append(fragment)
-                if sum(map(len, parts)) >= CHUNK:
-                    yield "".join(parts).encode()
-                    parts = []
+            rows = (_history_rows if history else _rows)(conn, version_id, site_ids)
+            try:  # a client that goes away mid-file must not leave a server cursor open
+                for fragment in _subjects(rows, forms, progress):
+                    parts.append(fragment)
+                    if sum(map(len, parts)) >= CHUNK:
+                        yield "".join(parts).encode()
+                        parts = []
+            finally:
+                rows.close()
             parts.append("</ClinicalData>\n")
         parts.append("</ODM>\n")
         yield "".join(parts).encode()
@@ -124,39 +134,69 @@ def _admin(conn: Connection, study: Study, versions, site_ids, now: datetime) ->
     return out
 
 
-def _rows(conn: Connection, study: Study, version_id: int, site_ids):
+def _rows(conn: Connection, version_id: int, site_ids):
+    """Each stored value with the audit row of its last change."""
     last_change = (select(AuditEvent.entity_id, AuditEvent.field,
                           func.max(AuditEvent.id).label("last_id"))
                    .where(AuditEvent.entity_type == "crf_entries",
                           AuditEvent.action.in_(("enter", "update")))
                    .group_by(AuditEvent.entity_id, AuditEvent.field).subquery())
     change = aliased(AuditEvent)
-    form_sig, visit_sig = _latest_valid("crf"), _latest_valid("visit")
-    fsig, vsig = aliased(Signature), aliased(Signature)
-    stmt = (select(Participant.participant_code, Site.code.label("site"), Visit.id.label("vid"),
-                   Visit.code.label("visit"), CrfEntry.id.label("eid"), CrfEntry.form_code,
-                   CrfEntry.sequence, ItemValue.item_code, ItemValue.value, ItemValue.unit,
-                   change.actor_id, change.occurred_at, change.reason,
-                   fsig.signer_id.label("f_signer"), fsig.meaning.label("f_meaning"),
-                   fsig.signed_at.label("f_at"), vsig.signer_id.label("v_signer"),
-                   vsig.meaning.label("v_meaning"), vsig.signed_at.label("v_at"))
-            .join(Participant, Participant.id == CrfEntry.participant_id)
-            .join(Site, Site.id == CrfEntry.site_id)
-            .join(Visit, Visit.id == CrfEntry.visit_id)
+    stmt = (_with_context(select(ItemValue.item_code, ItemValue.value, ItemValue.unit,
+                                 change.actor_id, change.occurred_at, change.reason,
+                                 null().label("action")))
             .join(ItemValue, ItemValue.entry_id == CrfEntry.id)
             .outerjoin(last_change, and_(last_change.c.entity_id == CrfEntry.id,
                                          last_change.c.field == ItemValue.item_code))
             .outerjoin(change, change.id == last_change.c.last_id)
+            .where(ItemValue.value.is_not(None))
+            .order_by(*_ORDER, ItemValue.id))
+    return _streamed(conn, stmt, version_id, site_ids)
+
+
+def _history_rows(conn: Connection, version_id: int, site_ids):
+    """Every change of every value, oldest first, as its audit row recorded it."""
+    stmt = (_with_context(select(AuditEvent.field.label("item_code"),
+                                 AuditEvent.new_value.label("value"),
+                                 null().label("unit"), AuditEvent.actor_id,
+                                 AuditEvent.occurred_at, AuditEvent.reason, AuditEvent.action))
+            .join(AuditEvent, and_(AuditEvent.entity_type == "crf_entries",
+                                   AuditEvent.entity_id == CrfEntry.id,
+                                   AuditEvent.action.in_(("enter", "update"))))
+            .order_by(*_ORDER, AuditEvent.id))
+    return _streamed(conn, stmt, version_id, site_ids)
+
+
+_ORDER = (Participant.id, Visit.target_date, Visit.id, CrfEntry.form_code, CrfEntry.sequence)
+
+
+def _with_context(stmt):
+    """Where each value belongs (subject, site, visit, CRF) and the signatures valid now."""
+    form_sig, visit_sig = _latest_valid("crf"), _latest_valid("visit")
+    fsig, vsig = aliased(Signature), aliased(Signature)
+    return (stmt.add_columns(
+                Participant.participant_code, Site.code.label("site"), Visit.id.label("vid"),
+                Visit.code.label("visit"), CrfEntry.id.label("eid"), CrfEntry.form_code,
+                CrfEntry.sequence, fsig.signer_id.label("f_signer"),
+                fsig.meaning.label("f_meaning"), fsig.signed_at.label("f_at"),
+                vsig.signer_id.label("v_signer"), vsig.meaning.label("v_meaning"),
+                vsig.signed_at.label("v_at"))
+            .select_from(CrfEntry)
+            .join(Participant, Participant.id == CrfEntry.participant_id)
+            .join(Site, Site.id == CrfEntry.site_id)
+            .join(Visit, Visit.id == CrfEntry.visit_id)
             .outerjoin(form_sig, form_sig.c.target_id == CrfEntry.id)
             .outerjoin(fsig, fsig.id == form_sig.c.last_id)
             .outerjoin(visit_sig, visit_sig.c.target_id == Visit.id)
-            .outerjoin(vsig, vsig.id == visit_sig.c.last_id)
-            .where(CrfEntry.protocol_version_id == version_id, ItemValue.value.is_not(None))
-            .order_by(Participant.id, Visit.target_date, Visit.id, CrfEntry.form_code,
-                      CrfEntry.sequence, ItemValue.id))
+            .outerjoin(vsig, vsig.id == visit_sig.c.last_id))
+
+
+def _streamed(conn: Connection, stmt, version_id: int, site_ids):
+    stmt = stmt.where(CrfEntry.protocol_version_id == version_id)
     if site_ids is not None:
         stmt = stmt.where(CrfEntry.site_id.in_(sorted(site_ids)))
-    return conn.execution_options(stream_results=True, yield_per=200).execute(stmt)
+    return conn.execution_options(stream_results=True, max_row_buffer=100, yield_per=100).execute(
+        stmt)
 
 
 def _latest_valid(target: str):
@@ -165,13 +205,12 @@ def _latest_valid(target: str):
             .group_by(Signature.target_id).subquery())
 
 
-def _subjects(conn, study, version_id, forms: dict[str, FormDef], site_ids,
-              progress) -> Iterator[str]:
+def _subjects(rows, forms: dict[str, FormDef], progress) -> Iterator[str]:
     """SubjectData elements, written as the ordered rows move on; one CRF's items are
     gathered first so that each section's ItemGroupData comes once, in the form's order."""
     subject = visit = None
     entry_rows: list = []
-    for r in _rows(conn, study, version_id, site_ids):
+    for r in rows:
         if entry_rows and r.eid != entry_rows[0].eid:
             yield _form_data(forms[entry_rows[0].form_code], entry_rows, progress)
             entry_rows = []
@@ -225,8 +264,11 @@ def _signature(signer_id, meaning, at, site: str) -> str:
 
 
 def _item(form: FormDef, r) -> str:
-    value = r.value
-    if form.items[r.item_code].type.value == "titre" and value.startswith("1:"):
+    item = form.items[r.item_code]
+    value, unit = r.value, r.unit
+    if r.action is not None:  # an audit row: the value as shown then, read back
+        value, unit, _ = split_shown(r.value, item.units)
+    if item.type.value == "titre" and value and value.startswith("1:"):
         value = value[2:]
     audit = ""
     if r.occurred_at is not None:
@@ -234,7 +276,13 @@ def _item(form: FormDef, r) -> str:
         audit = (f'<AuditRecord><UserRef UserOID="{user_oid(r.actor_id)}"/>'
                  f'<LocationRef LocationOID="{location_oid(r.site)}"/>'
                  f"<DateTimeStamp>{_when(r.occurred_at)}</DateTimeStamp>{reason}</AuditRecord>")
-    unit = f'<MeasurementUnitRef MeasurementUnitOID="{oids.unit_oid(r.unit)}"/>' if r.unit \
+    unit_ref = f'<MeasurementUnitRef MeasurementUnitOID="{oids.unit_oid(unit)}"/>' if unit \
         else ""
-    return (f"<ItemData{_attrs(ItemOID=oids.item_oid(form.code, r.item_code), Value=value)}>"
-            f"{audit}{unit}</ItemData>")
+    attrs = {"ItemOID": oids.item_oid(form.code, r.item_code)}
+    if r.action is not None:
+        attrs["TransactionType"] = "Insert" if r.action == "enter" else "Update"
+    if value in (None, ""):
+        attrs["IsNull"] = "Yes"
+    else:
+        attrs["Value"] = value
+    return f"<ItemData{_attrs(**attrs)}>{audit}{unit_ref}</ItemData>"

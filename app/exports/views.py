@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, Response, abort, current_app, render_template, stream_with_context
 from flask_login import current_user
 from sqlalchemy import select
@@ -40,10 +42,12 @@ def index():
 
 
 FORMATS = {"csv.zip": ("CSV", csv_zip, "application/zip"),
-           "odm.xml": ("ODM", odm_data, "application/xml")}
+           "odm.xml": ("ODM", odm_data, "application/xml"),
+           "odm-history.xml": ("ODM with the full audit trail",
+                               partial(odm_data, history=True), "application/xml")}
 
 
-@bp.route("/<code>.<any('csv.zip', 'odm.xml'):fmt>")
+@bp.route("/<code>.<any('csv.zip', 'odm.xml', 'odm-history.xml'):fmt>")
 @rule(Permission.EXPORT)
 def download(code: str, fmt: str):
     study = db.session.scalar(select(Study).where(Study.code == code)) or abort(404)

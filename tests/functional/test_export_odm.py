@@ -97,3 +97,33 @@ def test_each_section_is_one_item_group_in_the_forms_order(client, session, two_
     assert len(groups) == len(set(groups)) and groups == sorted(groups)
     items = [i.get("ItemOID") for i in lab.iterfind(".//odm:ItemData", NS)]
     assert items.index("IT.LAB.HGB") < items.index("IT.LAB.WBC") < items.index("IT.LAB.CREAT")
+
+
+def test_the_full_trail_has_every_change_with_its_reason(client, session, two_sites,
+                                                         exported_world):  # noqa: F811
+    from app.crf import services as crf_services
+    from app.studies.services import protocol_of
+
+    participant = exported_world["a"]
+    entry = session.scalars(select(CrfEntry).where(CrfEntry.participant_id == participant.id,
+                                                   CrfEntry.form_code == "LAB")).one()
+    form = protocol_of(participant.protocol_version).forms["LAB"]
+    actor = two_sites["coord_a"]
+    crf_services.save(session, entry, form, {"HGB": {"value": "13", "unit": "g/dL"}},
+                      actor=actor, reason="transcription error")
+    crf_services.save(session, entry, form, {"HGB": {"value": "", "unit": "g/dL"}},
+                      actor=actor, reason="wrong visit")
+    session.commit()
+    login(client, "dm-a")
+    resp = client.get("/exports/CS20AT04.odm-history.xml")
+    root = parse(resp.get_data())
+    assert schema_problems(root) == [] and root.get("FileType") == "Transactional"
+    hgb = root.findall(".//odm:ItemData[@ItemOID='IT.LAB.HGB']", NS)
+    steps = [(i.get("TransactionType"), i.get("Value"), i.get("IsNull"),
+              (i.find("odm:MeasurementUnitRef", NS) is not None)
+              and i.find("odm:MeasurementUnitRef", NS).get("MeasurementUnitOID"),
+              getattr(i.find("odm:AuditRecord/odm:ReasonForChange", NS), "text", None))
+             for i in hgb]
+    assert steps == [("Insert", "120", None, "MU.g_per_L", None),
+                     ("Update", "13", None, "MU.g_per_dL", "transcription error"),
+                     ("Update", None, "Yes", False, "wrong visit")]

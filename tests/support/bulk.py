@@ -43,7 +43,7 @@ def _insert(session: Session, model, rows: Iterator[dict]) -> None:
 
 def add_participants(session: Session, version: ProtocolVersion, site_id: int, actor_id: int,
                      count: int, start: date, prefix: str = "BULK") -> None:
-    """`count` participants, each with four visits and a LAB CRF at the first."""
+    """`count` participants, each with four visits done and a LAB CRF at each."""
     first = {m: _next_id(session, m) for m in (Screening, Participant, Visit, CrfEntry)}
     ids = range(count)
     _insert(session, Screening, (
@@ -60,16 +60,17 @@ def add_participants(session: Session, version: ProtocolVersion, site_id: int, a
          "site_id": site_id, "code": code, "name": f"Visit {code}", "anchor": "BL",
          "target_date": start + timedelta(days=day), "window_start": start + timedelta(day - 3),
          "window_end": start + timedelta(days=day + 3),
-         "actual_date": start + timedelta(days=day) if k == 0 else None}
+         "actual_date": start + timedelta(days=day)}
         for n in ids for k, (code, day) in enumerate(VISITS)))
+    visits = range(count * len(VISITS))  # one LAB CRF per visit, entry n at visit n
     _insert(session, CrfEntry, (
         {"id": first[CrfEntry] + n, "site_id": site_id, "protocol_version_id": version.id,
-         "form_code": "LAB", "participant_id": first[Participant] + n,
-         "visit_id": first[Visit] + n * len(VISITS), "sequence": 1} for n in ids))
+         "form_code": "LAB", "participant_id": first[Participant] + n // len(VISITS),
+         "visit_id": first[Visit] + n, "sequence": 1} for n in visits))
     _insert(session, ItemValue, (
         {"entry_id": first[CrfEntry] + n, "item_code": code, "value": value, "unit": unit,
          "canonical_value": Decimal(std), "canonical_unit": unit}
-        for n in ids for code, value, unit, std in LAB))
+        for n in visits for code, value, unit, std in LAB))
     _advance_sequences(session, (Screening, Participant, Visit, CrfEntry, ItemValue))
 
 

@@ -33,3 +33,24 @@ def test_identifiers_and_derived_items_are_listed_but_not_exported():
     assert notes["AGE"].startswith("not a column: derived (age_years)")
     assert [r[2] for r in rows if r[2]] == tabular.header(FORM)[len(tabular.ROW_KEYS):]
     assert all(len(r) == len(tabular.DICTIONARY_HEADER) for r in rows)
+
+
+def test_shown_values_read_back():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from app.crf.models import shown_value, split_shown
+
+    units = ("g/dL", "g/L", "10^9/L", "/uL")
+
+    @given(value=st.text(min_size=1).filter(lambda v: "(ULN" not in v),
+           unit=st.sampled_from((None, *units)),
+           uln=st.one_of(st.none(), st.from_regex(r"[0-9]{1,4}(\.[0-9]{1,2})?", fullmatch=True)))
+    def round_trip(value, unit, uln):
+        if unit is None and any(value.endswith(f" {u}") for u in units):
+            return  # a text value that happens to end in a unit name: not a quantity anyway
+        if unit is not None and any(value.endswith(f" {u}") for u in units):
+            return
+        assert split_shown(shown_value(value, unit, uln), units) == (value, unit, uln)
+
+    round_trip()
