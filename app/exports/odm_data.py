@@ -1,4 +1,4 @@
-"""CDISC ODM 1.3.2 clinical data, streamed: a Snapshot of every visit CRF of a study.
+"""CDISC ODM 1.3.2 clinical data, streamed: every CRF of a study, screening and visits.
 
 Each ItemData carries the value as entered with its unit, and the AuditRecord of its last
 change (who, where, when, why); each FormData and StudyEventData carries its investigator's
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
 
-from sqlalchemy import Connection, Engine, and_, func, null, select, true
+from sqlalchemy import Connection, Engine, and_, case, func, null, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from app.audit.models import AuditEvent
@@ -27,6 +27,7 @@ from app.exports.csv_export import ExportError, Progress, snapshot
 from app.model_base import utcnow
 from app.odm import oids
 from app.participants.models import Participant
+from app.screening.models import Screening
 from app.signatures.models import Signature
 from app.sites.models import Site
 from app.studies.models import ProtocolVersion, Study
@@ -167,7 +168,11 @@ def _history_rows(conn: Connection, version_id: int, site_ids):
     return _streamed(conn, stmt, version_id, site_ids)
 
 
-_ORDER = (Participant.id, Visit.target_date, Visit.id, CrfEntry.form_code, CrfEntry.sequence)
+# Enrolled participants first (screening, then visits by date), then screenings that did not
+# lead to enrolment; written as portable CASEs rather than NULLS FIRST/LAST.
+_ORDER = (case((Participant.id.is_(None), 1), else_=0), Participant.id,
+          case((Visit.id.is_(None), 0), else_=1), Screening.id, Visit.target_date, Visit.id,
+          CrfEntry.form_code, CrfEntry.sequence)
 
 
 def _with_context(stmt):
@@ -175,16 +180,22 @@ def _with_context(stmt):
     form_sig, visit_sig = _latest_valid("crf"), _latest_valid("visit")
     fsig, vsig = aliased(Signature), aliased(Signature)
     return (stmt.add_columns(
-                Participant.participant_code, Site.code.label("site"), Visit.id.label("vid"),
+                func.coalesce(Participant.participant_code,
+                              Screening.screening_number).label("participant_code"),
+                Site.code.label("site"), Visit.id.label("vid"),
                 Visit.code.label("visit"), CrfEntry.id.label("eid"), CrfEntry.form_code,
                 CrfEntry.sequence, fsig.signer_id.label("f_signer"),
                 fsig.meaning.label("f_meaning"), fsig.signed_at.label("f_at"),
                 vsig.signer_id.label("v_signer"), vsig.meaning.label("v_meaning"),
                 vsig.signed_at.label("v_at"))
             .select_from(CrfEntry)
-            .join(Participant, Participant.id == CrfEntry.participant_id)
+            .outerjoin(Screening, Screening.id == CrfEntry.screening_id)
+            .outerjoin(Participant, or_(  # a visit's CRF, or the screening of someone enrolled
+                Participant.id == CrfEntry.participant_id,
+                and_(CrfEntry.participant_id.is_(None),
+                     Participant.screening_id == CrfEntry.screening_id)))
             .join(Site, Site.id == CrfEntry.site_id)
-            .join(Visit, Visit.id == CrfEntry.visit_id)
+            .outerjoin(Visit, Visit.id == CrfEntry.visit_id)
             .outerjoin(form_sig, form_sig.c.target_id == CrfEntry.id)
             .outerjoin(fsig, fsig.id == form_sig.c.last_id)
             .outerjoin(visit_sig, visit_sig.c.target_id == Visit.id)
@@ -219,10 +230,12 @@ def _subjects(rows, forms: dict[str, FormDef], progress) -> Iterator[str]:
             visit, subject = None, r.participant_code
             yield (f"<SubjectData{_attrs(SubjectKey=subject)}>"
                    f'<SiteRef LocationOID="{location_oid(r.site)}"/>\n')
-        if r.vid != visit:
+        event = r.vid if r.vid is not None else f"screening {r.eid}"
+        if event != visit:
             yield from _close(visit, None)
-            visit = r.vid
-            yield f"<StudyEventData{_attrs(StudyEventOID=oids.event_oid(r.visit))}>"
+            visit = event
+            oid = oids.event_oid(r.visit) if r.vid is not None else oids.screening_event_oid()
+            yield f"<StudyEventData{_attrs(StudyEventOID=oid)}>"
             yield _signature(r.v_signer, r.v_meaning, r.v_at, r.site)
         entry_rows.append(r)
     if entry_rows:

@@ -60,6 +60,7 @@ def study_element(protocol: Protocol, version: int | None = None) -> ET.Element:
               Name=f"{head.code} definition" + (f", version {version}" if version else ""))
     mdv.append(_protocol(head, _provenance(protocol)))
     mdv.extend(_event_def(visit, protocol.forms) for visit in head.schedule.visits)
+    mdv.append(_screening_event(head))
     parts = [form_parts(form) for form in protocol.forms.values()]
     for kind in KINDS:
         for part in parts:
@@ -133,6 +134,18 @@ def _event_def(visit: VisitDef, forms: dict[str, FormDef]) -> ET.Element:
     alias(el, v.WINDOW, v.flow(window))
     alias(el, v.RECORDS, visit.records)
     alias(el, v.SAFETY, "true" if visit.safety else None)
+    return el
+
+
+def _screening_event(head: StudyDef) -> ET.Element:
+    """Where clinical data files put the screening CRF. The Protocol does not list it, as our
+    schedules do not: the import reads the visits from the Protocol and leaves it aside."""
+    el = element("StudyEventDef", OID=oids.screening_event_oid(), Name="Screening",
+                 Repeating="No", Type="Scheduled")
+    translated(el, "Description", "Screening and eligibility, before enrolment")
+    sub(el, "FormRef", FormOID=oids.form_oid(head.screening_form), OrderNumber="1",
+        Mandatory="Yes")
+    alias(el, v.SCREENING_EVENT, "true")
     return el
 
 

@@ -36,6 +36,11 @@ def event_oid(visit: str) -> str:
     return f"{EVENT}.{visit}"
 
 
+def screening_event_oid() -> str:
+    """The screening visit, which our schedules do not list: a dot keeps it from any code."""
+    return f"{EVENT}.ecrf.screening"
+
+
 def form_oid(form: str) -> str:
     return f"{FORM}.{form}"
 

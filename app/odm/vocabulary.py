@@ -30,6 +30,7 @@ REGISTRY_ID = "ecrf:registry-id"
 PHASE = "ecrf:phase"
 TARGET_ENROLLMENT = "ecrf:target-enrollment"
 SCREENING_FORM = "ecrf:screening-form"
+SCREENING_EVENT = "ecrf:screening-event"  # the StudyEventDef holding the screening CRF
 RANDOMIZATION = "ecrf:randomization"
 ARM = "ecrf:arm:"  # + arm code; Name is the arm's name
 SUBGROUP = "ecrf:subgroup:"  # + sub-group code

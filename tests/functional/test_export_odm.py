@@ -127,3 +127,32 @@ def test_the_full_trail_has_every_change_with_its_reason(client, session, two_si
     assert steps == [("Insert", "120", None, "MU.g_per_L", None),
                      ("Update", "13", None, "MU.g_per_dL", "transcription error"),
                      ("Update", None, "Yes", False, "wrong visit")]
+
+
+def test_screening_crfs_are_exported_for_enrolled_and_screened_out(client, session, two_sites,
+                                                                  exported_world):  # noqa: F811
+    from app.crf import services as crf_services
+    from app.screening import services as screening
+    from app.screening.models import Screening
+    from app.studies.services import protocol_of
+
+    participant = exported_world["a"]
+    version = participant.protocol_version
+    form = protocol_of(version).screening
+    actor = two_sites["coord_a"]
+    enrolled = session.get(Screening, participant.screening_id)
+    crf_services.save(session, enrolled.entry, form, {"SCRDT": "2026-01-02"}, actor=actor,
+                      reason=None)
+    other = screening.start(session, version, two_sites["a"], "S-77", actor=actor)
+    crf_services.save(session, other.entry, form, {"SCRDT": "2026-02-03"}, actor=actor,
+                      reason=None)
+    session.commit()
+    root = _export(client, "dm-a")
+    assert schema_problems(root) == []
+    events = [e.get("StudyEventOID") for e in root.iterfind(
+        ".//odm:SubjectData[@SubjectKey='SITEA-A01']/odm:StudyEventData", NS)]
+    assert events[0] == "SE.ecrf.screening" and len(events) > 1
+    alone = root.find(".//odm:SubjectData[@SubjectKey='S-77']", NS)
+    assert alone.find(".//odm:ItemData[@ItemOID='IT.CS20AT04_SCR.SCRDT']", NS).get(
+        "Value") == "2026-02-03"
+    assert root.find(".//odm:StudyEventDef[@OID='SE.ecrf.screening']", NS) is None  # data only
