@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.api.models import ApiToken
 from app.audit import services as audit
 from app.auth.models import User
+from app.domain.tokens import digest
 from app.model_base import utcnow
 
 PREFIX = "ecrf_"  # makes a leaked token easy to recognise in logs and scanners
@@ -27,16 +27,12 @@ class NewToken:
     secret: str  # shown once, never stored
 
 
-def hash_token(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def create(session: Session, owner: User, name: str) -> NewToken:
     name = (name or "").strip()
     if not name:
         raise TokenError("Name the token after what will use it.")
     secret = PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=owner.id, name=name[:100], token_hash=hash_token(secret),
+    token = ApiToken(user_id=owner.id, name=name[:100], token_hash=digest(secret),
                      hint=secret[:10])
     session.add(token)
     session.flush()
@@ -66,7 +62,7 @@ def resolve(session: Session, secret: str) -> User | None:
     """The active owner of an unrevoked token, or None."""
     if not secret.startswith(PREFIX):
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret),
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret),
                                                   ApiToken.revoked_at.is_(None)))
     if token is None or not token.user.active:
         return None

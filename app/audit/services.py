@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -132,3 +133,10 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+def history(session: Session, *targets: tuple[str, int]) -> list[AuditEvent]:
+    """Every audit row of these (entity type, id) pairs, oldest first: a history page."""
+    about = [and_(AuditEvent.entity_type == kind, AuditEvent.entity_id == ident)
+             for kind, ident in targets]
+    return list(session.scalars(select(AuditEvent).where(or_(*about)).order_by(AuditEvent.id)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from app.audit import services as audit
 from app.auth.models import AuthSession, LoginThrottle, RoleGrant, User
 from app.auth.passwords import hash_password, needs_rehash, policy_problem, verify_password
 from app.domain.access import Role
+from app.domain.tokens import digest
 from app.model_base import utcnow
 from app.sites.models import Site
 from app.studies.models import Study
@@ -50,10 +50,6 @@ class AccountError(ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def find_user(session: Session, username: str) -> User | None:
@@ -223,7 +219,7 @@ def start_session(session: Session, user: User, *, now: datetime | None = None) 
     """Open a login session; returns the token for the cookie."""
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
-    session.add(AuthSession(token_hash=_token_hash(token), user_id=user.id, created_at=now,
+    session.add(AuthSession(token_hash=digest(token), user_id=user.id, created_at=now,
                             last_seen_at=now))
     _touch(session, user, last_login_at=now)
     audit.record_event(session, "login", actor=user, entity_type="users", entity_id=user.id)
@@ -253,7 +249,7 @@ def load_session_user(
     """
     now, limits = now or utcnow(), limits or SessionLimits()
     row = session.scalar(
-        select(AuthSession).where(AuthSession.token_hash == _token_hash(token),
+        select(AuthSession).where(AuthSession.token_hash == digest(token),
                                   AuthSession.ended_at.is_(None))
     )
     if row is None or not row.user.active:
@@ -284,7 +280,7 @@ def load_session_user(
 
 def end_session(session: Session, token: str, user: User) -> None:
     session.execute(
-        update(AuthSession).where(AuthSession.token_hash == _token_hash(token))
+        update(AuthSession).where(AuthSession.token_hash == digest(token))
         .values(ended_at=utcnow())
     )
     audit.record_event(session, "logout", actor=user, entity_type="users", entity_id=user.id)

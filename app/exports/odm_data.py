@@ -81,6 +81,7 @@ def odm_data(engine: Engine, study_code: str, site_ids: frozenset[int] | None,
                       FileOID=oids.file_oid(study.code, now) + ".data",
                       CreationDateTime=_when(now), ODMVersion="1.3.2", Originator="Lupus eCRF")
         parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<ODM{head}>\n']
+        size = 0  # of the fragments waiting in `parts`, counted as they come
         parts += _admin(conn, study, versions, site_ids, now)
         for version_id, number in versions:
             clinical = _attrs(StudyOID=oids.study_oid(study.code),
@@ -91,9 +92,10 @@ def odm_data(engine: Engine, study_code: str, site_ids: frozenset[int] | None,
             try:  # a client that goes away mid-file must not leave a server cursor open
                 for fragment in _subjects(rows, forms, progress):
                     parts.append(fragment)
-                    if sum(map(len, parts)) >= CHUNK:
+                    size += len(fragment)
+                    if size >= CHUNK:
                         yield "".join(parts).encode()
-                        parts = []
+                        parts, size = [], 0
             finally:
                 rows.close()
             parts.append("</ClinicalData>\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -14,6 +13,7 @@ from app.audit import services as audit
 from app.auth.models import User
 from app.domain.access import Permission, allows
 from app.domain.ical import FeedVisit, feed_window
+from app.domain.tokens import digest
 from app.feeds import scope
 from app.feeds.models import FeedToken
 from app.model_base import utcnow
@@ -36,10 +36,6 @@ class NewFeed:
     token: str
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def create(session: Session, owner: User, site: Site | None, *, actor: User) -> NewFeed:
     """A new feed of `owner`'s visits at `site` (None: at every site they may see)."""
     grants = owner.domain_grants()
@@ -49,7 +45,7 @@ def create(session: Session, owner: User, site: Site | None, *, actor: User) -> 
         raise FeedError("Choose one of your sites.")
     token = secrets.token_urlsafe(32)
     feed = FeedToken(user_id=owner.id, site_id=site.id if site else None,
-                     token_hash=hash_token(token))
+                     token_hash=digest(token))
     session.add(feed)
     session.flush()
     audit.record_event(session, "feed_created", actor=actor, entity_type="feed_tokens",
@@ -96,7 +92,7 @@ def resolve(session: Session, token: str) -> tuple[FeedToken, User] | None:
     row = session.execute(
         select(FeedToken, User)
         .join(User, User.id == FeedToken.user_id)
-        .where(FeedToken.token_hash == hash_token(token), FeedToken.revoked_at.is_(None))
+        .where(FeedToken.token_hash == digest(token), FeedToken.revoked_at.is_(None))
     ).first()
     if row is None or not row.User.active:
         return None

@@ -5,15 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app import access
 from app.access import access as rule
-from app.audit.models import AuditEvent
 from app.audit.services import ConflictError, ReasonRequired
+from app.audit.services import history as audit_history
 from app.crf import services as crf_services
 from app.crf.forms import bind
 from app.db import db
@@ -180,19 +180,10 @@ def history(screening_id: int):
     return render_template(
         "crf/history.html", title=f"Screening {screening.screening_number}",
         back=url_for("screening.detail", screening_id=screening.id),
-        events=_history(screening), labels={**SCREENING_LABELS, **labels},
+        events=audit_history(db.session, ("crf_entries", screening.entry.id),
+                             ("screenings", screening.id)),
+        labels={**SCREENING_LABELS, **labels},
         tz=screening.site.timezone)
-
-
-def _history(screening: Screening) -> list[AuditEvent]:
-    return list(db.session.scalars(
-        select(AuditEvent)
-        .where(or_(_about("crf_entries", screening.entry.id), _about("screenings", screening.id)))
-        .order_by(AuditEvent.id)))
-
-
-def _about(entity_type: str, entity_id: int):
-    return and_(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
 
 
 @bp.route("/<int:screening_id>/subgroup", methods=["POST"])

@@ -13,8 +13,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app import access
 from app.access import access as rule
-from app.audit.models import AuditEvent
 from app.audit.services import ConflictError, ReasonRequired, flush_or_conflict
+from app.audit.services import history as audit_history
 from app.crf import services as crf_services
 from app.crf.forms import bind
 from app.crf.models import CrfEntry
@@ -252,15 +252,9 @@ def crf_history(visit_id: int, form_code: str, sequence: int):
     return render_template("crf/history.html", title=f"{definition.title} · {visit.name}",
                            back=url_for("visits.crf", visit_id=visit.id, form_code=form_code,
                                         sequence=sequence),
-                           events=history(entry), labels=_labels(definition),
+                           events=audit_history(db.session, ("crf_entries", entry.id)),
+                           labels=_labels(definition),
                            tz=visit.participant.site.timezone)
-
-
-def history(entry: CrfEntry) -> list[AuditEvent]:
-    return list(db.session.scalars(
-        select(AuditEvent).where(AuditEvent.entity_type == "crf_entries",
-                                 AuditEvent.entity_id == entry.id)
-        .order_by(AuditEvent.id)))
 
 
 def _labels(definition: FormDef) -> dict[str, str]:
