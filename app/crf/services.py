@@ -37,7 +37,7 @@ def _as_text(value: Any) -> str | None:
     return str(value)
 
 
-def _stored(item: Item, value: Any) -> dict[str, Any]:
+def stored_columns(item: Item, value: Any) -> dict[str, Any]:
     """The columns of an ItemValue for a typed value."""
     if isinstance(value, Quantity):
         return {"value": _as_text(value.value), "unit": value.unit, "uln": _as_text(value.uln),
@@ -97,7 +97,7 @@ def _plan(form: FormDef, parsed: Entry, existing: dict[str, ItemValue]) -> list[
     for code, item in form.items.items():
         if code in parsed.problems or item.derived is not None:
             continue
-        cols = _stored(item, parsed.values.get(code))
+        cols = stored_columns(item, parsed.values.get(code))
         row = existing.get(code)
         before = row.shown() if row else None
         if (before or None) != (_shown(cols) or None):
