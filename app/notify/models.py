@@ -9,7 +9,7 @@ from app.model_base import Base, UTCDateTime, utcnow
 
 
 class VisitStatusChange(Base):
-    """A visit's status moved, as found by the sweep (or by a coordinator's action)."""
+    """A visit came to need attention (upcoming, due, overdue, missed), as the sweep found."""
 
     __tablename__ = "visit_status_changes"
 

@@ -1,5 +1,11 @@
-"""The sweep: recompute every visit's status in set-based SQL, record what changed, and turn
-changes into reminders for the site's coordinators. Idempotent: a second run changes nothing.
+"""The sweep: recompute every visit's status in set-based SQL, record the changes that ask
+for someone's attention, and turn them into reminders for the site's coordinators.
+Idempotent: a second run changes nothing.
+
+Only changes into upcoming, due, overdue or missed are recorded in visit_status_changes: a
+visit becoming completed, not done or cancelled follows a coordinator's action, which has
+its audit rows already. That keeps the first sweep of a network whose statuses were never
+computed (an import) close to the cost of the UPDATE itself (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -7,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -53,46 +59,59 @@ def sweep(session: Session, now: datetime, today: date | None = None) -> SweepRe
     report = SweepReport()
     for site in session.scalars(select(Site).order_by(Site.id)):
         local = today or site_today(site, now)
-        first_change = (session.scalar(select(func.max(VisitStatusChange.id))) or 0) + 1
-        changed = _update_site(session, site, local, now)
+        moves = _Moves(site, local, now)
+        reminders = _remind(session, moves)  # before the UPDATE: it reads the old statuses
+        _log(session, moves)
+        changed = session.execute(update(Visit).where(moves.differs)
+                                  .values(status=moves.new_status)
+                                  .execution_options(synchronize_session=False)).rowcount
         report.changes += changed
+        report.reminders += reminders
         report.by_site[site.code] = changed
-        if changed:
-            report.reminders += _remind(session, site, first_change, now)
     return report
 
 
-def _update_site(session: Session, site: Site, today: date, now: datetime) -> int:
-    new_status = status_expression(today, site.reminder_lead_days)
-    differs = and_(Visit.site_id == site.id, Visit.status != new_status)
-    moved = select(Visit.id, Visit.site_id, Visit.status, new_status, literal(today),
-                   literal(now, VisitStatusChange.changed_at.type)).where(differs)
+def awaiting(today: date, lead_days: int) -> ColumnElement[bool]:
+    """Visits whose status is upcoming, due, overdue or missed on `today`: open, and no
+    longer merely scheduled (the partial index ix_visits_open finds them)."""
+    return and_(Visit.actual_date.is_(None), Visit.not_done_reason.is_(None),
+                Visit.cancelled_at.is_(None),
+                Visit.window_start <= today + timedelta(days=lead_days))
+
+
+class _Moves:
+    """One site's status changes on its local date, as SQL expressions."""
+
+    def __init__(self, site: Site, today: date, now: datetime) -> None:
+        self.site, self.today, self.now = site, today, now
+        self.new_status = status_expression(today, site.reminder_lead_days)
+        self.differs = and_(Visit.site_id == site.id, Visit.status != self.new_status)
+        self.noticed = and_(self.differs, awaiting(today, site.reminder_lead_days))
+
+
+def _log(session: Session, moves: _Moves) -> None:
+    rows = select(Visit.id, Visit.site_id, Visit.status, moves.new_status, literal(moves.today),
+                  literal(moves.now, VisitStatusChange.changed_at.type)).where(moves.noticed)
     session.execute(insert(VisitStatusChange).from_select(
-        ["visit_id", "site_id", "old_status", "new_status", "local_date", "changed_at"], moved))
-    result = session.execute(update(Visit).where(differs).values(status=new_status)
-                             .execution_options(synchronize_session=False))
-    return result.rowcount
+        ["visit_id", "site_id", "old_status", "new_status", "local_date", "changed_at"], rows))
 
 
-def _remind(session: Session, site: Site, first_change: int, now: datetime) -> int:
+def _remind(session: Session, moves: _Moves) -> int:
     """A reminder per new notified status and coordinator of the site (and study)."""
-    kinds = [k for k in REMINDED if k in site.kinds]
+    kinds = [k for k in REMINDED if k in moves.site.kinds]
     if not kinds:
         return 0
     rows = (
-        select(VisitStatusChange.visit_id, VisitStatusChange.new_status, RoleGrant.user_id,
-               VisitStatusChange.site_id, VisitStatusChange.local_date,
-               literal(now, Reminder.created_at.type))
-        .join(Visit, Visit.id == VisitStatusChange.visit_id)
+        select(Visit.id, moves.new_status, RoleGrant.user_id, Visit.site_id,
+               literal(moves.today), literal(moves.now, Reminder.created_at.type))
         .join(Participant, Participant.id == Visit.participant_id)
-        .join(RoleGrant, and_(RoleGrant.site_id == VisitStatusChange.site_id,
+        .join(RoleGrant, and_(RoleGrant.site_id == Visit.site_id,
                               RoleGrant.role == Role.COORDINATOR.value,
                               RoleGrant.revoked_at.is_(None),
                               or_(RoleGrant.study_id.is_(None),
                                   RoleGrant.study_id == Participant.study_id)))
         .join(User, and_(User.id == RoleGrant.user_id, User.active.is_(True)))
-        .where(VisitStatusChange.id >= first_change, VisitStatusChange.site_id == site.id,
-               VisitStatusChange.new_status.in_(kinds))
+        .where(moves.noticed, moves.new_status.in_(kinds))
         .distinct()
     )
     dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" \
@@ -101,6 +120,7 @@ def _remind(session: Session, site: Site, first_change: int, now: datetime) -> i
         dialect_insert(Reminder)
         .from_select(["visit_id", "status", "user_id", "site_id", "local_date", "created_at"],
                      rows)
-        .on_conflict_do_nothing()
+        .on_conflict_do_nothing(),
+        execution_options={"preserve_rowcount": True},  # an INSERT's count is kept only so
     )
     return max(result.rowcount, 0)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.model_base import Base, UTCDateTime, utcnow
@@ -18,7 +18,10 @@ class Participant(Base):
     """An enrolled participant, known by a participant ID only (no names are kept)."""
 
     __tablename__ = "participants"
-    __table_args__ = (UniqueConstraint("study_id", "participant_code"),)
+    __table_args__ = (
+        UniqueConstraint("study_id", "participant_code"),
+        Index("ix_participants_enrolled_at", "enrolled_at", "id"),  # the list, newest first
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)

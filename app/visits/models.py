@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.model_base import Base, UTCDateTime, utcnow
 from app.participants.models import Participant
+
+
+OPEN_VISIT = "actual_date IS NULL AND not_done_reason IS NULL AND cancelled_at IS NULL"
 
 
 class Visit(Base):
@@ -16,7 +19,12 @@ class Visit(Base):
     """
 
     __tablename__ = "visits"
-    __table_args__ = (UniqueConstraint("participant_id", "code"),)
+    __table_args__ = (
+        UniqueConstraint("participant_id", "code"),
+        # the sweep's visits that may need attention: not done, not cancelled (a few percent)
+        Index("ix_visits_open", "site_id", "window_start",
+              postgresql_where=text(OPEN_VISIT), sqlite_where=text(OPEN_VISIT)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
