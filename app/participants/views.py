@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -15,7 +15,9 @@ from app.crf.models import CrfEntry
 from app.db import db
 from app.domain.access import Permission
 from app.locks import panels as lock_panels
+from app.participants import listing
 from app.participants.models import Participant
+from app.queries.models import Query
 from app.randomization.models import Assignment
 from app.screening import services
 from app.studies.services import protocol_of
@@ -24,6 +26,7 @@ from app.visits.models import Deviation
 from app.visits.views import completion
 
 bp = Blueprint("participants", __name__, url_prefix="/participants")
+MAX_PAGE = 100_000  # beyond any list; a larger number is a 404, not a huge OFFSET
 
 
 class RandomizeForm(FlaskForm):
@@ -38,10 +41,16 @@ def _load(participant_id: int) -> Participant:
 @bp.route("/")
 @rule(Permission.VIEW_SITE)
 def index():
-    rows = db.session.scalars(access.scope(select(Participant), Participant.site_id,
-                                           Participant.study_id)
-                              .order_by(Participant.enrolled_at.desc())).all()
-    return render_template("participants/index.html", participants=rows,
+    number = request.args.get("page", 1, type=int)
+    code = (request.args.get("q") or "").strip()[:40] or None
+    if number < 1 or number > MAX_PAGE:
+        abort(404)
+    found = listing.page(db.session,
+                         access.site_filter(Participant.site_id, Participant.study_id),
+                         access.site_filter(Query.site_id, Query.study_id), number, code)
+    if number > found.pages:
+        abort(404)
+    return render_template("participants/index.html", page=found, code=code or "",
                            show_arms=access.can(Permission.MANAGE_STUDY, anywhere=True))
 
 

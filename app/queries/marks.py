@@ -1,5 +1,5 @@
 """What other pages show of queries: the queries on a CRF (once per page, whatever the number
-of items), a participant's open queries, and open queries per participant for a list.
+of items), and a participant's open queries (the participant list counts its page's itself).
 
 Registered as template globals by the blueprint, so pages owned by other domains only
 include a partial and their views pass nothing new.
@@ -59,10 +59,4 @@ def participant_open_queries(participant_id: int) -> int:
     return counts.get(participant_id, 0)
 
 
-def open_queries_by_participant() -> dict[int, int]:
-    """Open queries of every participant the user may see, in one statement."""
-    return services.open_per_participant(db.session,
-                                         access.site_filter(Query.site_id, Query.study_id))
-
-
-TEMPLATE_GLOBALS = (crf_queries, participant_open_queries, open_queries_by_participant)
+TEMPLATE_GLOBALS = (crf_queries, participant_open_queries)
