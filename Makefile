@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint chromium serve clean
+.PHONY: run test lint bench chromium serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,17 @@ run: $(VENV)/.installed-runtime
 test: $(VENV)/.installed-test chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --editable '.[test,bench]'
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed-runtime
+
+## bench: generate a 100,000-participant network on the local PostgreSQL, run every
+## benchmark against its baseline, write docs/benchmarks.md (BENCH_ARGS: e.g. --reuse)
+bench: $(VENV)/.installed-bench
+	@pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is down; starting it"; \
+	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; }
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
