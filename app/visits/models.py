@@ -8,7 +8,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.model_base import Base, UTCDateTime, utcnow
 from app.participants.models import Participant
 
-
 OPEN_VISIT = "actual_date IS NULL AND not_done_reason IS NULL AND cancelled_at IS NULL"
 
 
