@@ -63,16 +63,18 @@ def record_changes(
     session: Session, changes: list[FieldChange], *, action: str, entity_type: str,
     entity_id: int, site_id: int | None, actor: User | None, reason: str | None,
 ) -> None:
-    """One audit row per changed field, all with the same time."""
-    now = utcnow()
-    session.add_all(
-        AuditEvent(
-            occurred_at=now, actor_id=actor.id if actor else None, action=action,
-            entity_type=entity_type, entity_id=entity_id, site_id=site_id,
-            field=change.field, old_value=change.old, new_value=change.new, reason=reason,
-        )
-        for change in changes
-    )
+    """One audit row per changed field, all with the same time: the first an AuditEvent in the
+    session (it is what the flush writes), the others carried by it (`AuditEvent.batch`)."""
+    if not changes:
+        return
+    common = {"occurred_at": utcnow(), "actor_id": actor.id if actor else None,
+              "action": action, "entity_type": entity_type, "entity_id": entity_id,
+              "site_id": site_id, "reason": reason}
+    rows = [{**common, "field": c.field, "old_value": c.old, "new_value": c.new}
+            for c in changes]
+    first = AuditEvent(**rows[0])
+    first.batch = tuple(rows[1:])
+    session.add(first)
 
 
 def _record(session: Session, obj: Base, action: str, changes: list[FieldChange],

@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from app.domain.definitions import FormDef, Item, ItemType
-from app.domain.values import parse_all
+from app.domain.values import Entry, parse_all
 
 
 def raw_of(field: Field) -> Any:
@@ -78,12 +78,14 @@ class CrfForm(FlaskForm):
                                 validators=[Length(max=500)])
 
     definition: FormDef
+    parsed: Entry  # the values as the domain parser read them, once validated
     problems: dict[str, str]
 
     def validate(self, extra_validators=None) -> bool:
         """WTForms checks the token and lengths; the domain parser checks every value."""
         ok = super().validate(extra_validators)
-        self.problems = parse_all(self.definition, self.raw_values()).problems
+        self.parsed = parse_all(self.definition, self.raw_values())
+        self.problems = self.parsed.problems
         return ok and not self.problems
 
     def item_fields(self, section_index: int) -> list[tuple[Item, Field | None]]:
@@ -95,8 +97,21 @@ class CrfForm(FlaskForm):
                 if hasattr(self, code)}
 
 
+# id(definition) → (definition, its class). Building a class of 40 fields costs about a
+# millisecond a request; the definition is kept here, so its id is never reused.
+_CLASSES: dict[int, tuple[FormDef, type[CrfForm]]] = {}
+
+
 def form_class(definition: FormDef) -> type[CrfForm]:
-    """A form class for one CRF definition; derived items get no field."""
+    """The form class of one CRF definition, built once (protocols are built once too)."""
+    built = _CLASSES.get(id(definition))
+    if built is None:
+        built = _CLASSES[id(definition)] = (definition, _build_class(definition))
+    return built[1]
+
+
+def _build_class(definition: FormDef) -> type[CrfForm]:
+    """Derived items get no field."""
     attrs: dict[str, Any] = {"definition": definition}
     for item in definition.items.values():
         if item.derived is None:

@@ -56,3 +56,12 @@ def chain_hash(previous: str, fields: Sequence[object]) -> str:
     payload = json.dumps([previous, *[render(f) for f in fields]], separators=(",", ":"),
                          ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def chain_tail(fields: Sequence[object]) -> str:
+    """What `chain_hash` hashes after the previous hash: its payload is '["' + previous +
+    '",' + this (a hash needs no JSON escaping), so a database can chain rows with it."""
+    if not fields:
+        raise ValueError("an audit row hashes at least one field")
+    return json.dumps([render(f) for f in fields], separators=(",", ":"),
+                      ensure_ascii=False)[1:]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 
 from app.domain.rules import Rule
 from app.domain.schedule import Schedule
@@ -90,8 +91,9 @@ class FormDef:
     source: str = ""  # the file it was loaded from
     repeating: bool = False  # a visit may hold any number of these (adverse events, …)
 
-    @property
+    @cached_property
     def items(self) -> dict[str, Item]:
+        """By code; built once (a save looks items up a few hundred times). Do not change it."""
         return {item.code: item for section in self.sections for item in section.items}
 
 

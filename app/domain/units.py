@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cache, lru_cache
 
 import pint
 
@@ -70,7 +71,13 @@ def is_known(unit: str) -> bool:
 def _quantity(value: Decimal, unit: str) -> pint.Quantity:
     if unit not in UNITS:
         raise UnitError(f"unknown unit {unit!r}")
-    return REGISTRY.Quantity(value, REGISTRY.parse_units(UNITS[unit]))
+    return REGISTRY.Quantity(value, _parsed(UNITS[unit]))
+
+
+@cache
+def _parsed(expression: str) -> pint.Unit:
+    """Parsing is most of a conversion's cost, and there are a few dozen units: once each."""
+    return REGISTRY.parse_units(expression)
 
 
 def _round(value: Decimal) -> Decimal:
@@ -86,10 +93,17 @@ def convert(value: Decimal | int | float | str, unit: str, target: str,
     value = to_decimal(value)
     if unit == target:
         return value
+    return _converted(str(value), unit, target, analyte)
+
+
+@lru_cache(maxsize=4096)
+def _converted(value: str, unit: str, target: str, analyte: str | None) -> Decimal:
+    """Memoised by the value as written: a save converts each value several times (parsing,
+    the storable and range checks, storage, the soft-range query check)."""
     if target not in UNITS:
         raise UnitError(f"unknown unit {target!r}")
     wanted = _quantity(Decimal(1), target)
-    for candidate in _molar_variants(_quantity(value, unit), analyte):
+    for candidate in _molar_variants(_quantity(Decimal(value), unit), analyte):
         if candidate.dimensionality == wanted.dimensionality:
             return _round(Decimal(candidate.to(wanted.units).magnitude))
     raise UnitError(f"{unit} cannot be converted to {target}")
@@ -107,7 +121,7 @@ def product(value: Decimal, unit: str, by_value: Decimal, by_unit: str, target: 
     """(value unit) × (by_value by_unit) in `target`, e.g. 2.0e6 cells/kg × 58 kg in cells."""
     result = _quantity(to_decimal(value), unit) * _quantity(to_decimal(by_value), by_unit)
     try:
-        return _round(Decimal(result.to(REGISTRY.parse_units(UNITS[target])).magnitude))
+        return _round(Decimal(result.to(_parsed(UNITS[target])).magnitude))
     except (pint.DimensionalityError, KeyError):
         raise UnitError(f"{unit} × {by_unit} cannot be expressed in {target}") from None
 

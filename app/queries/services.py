@@ -111,6 +111,7 @@ def _record_corrections(session: Session, entry: CrfEntry, queries: list[Query],
 
 def _latest_reasons(session: Session, entry: CrfEntry, codes: set[str]) -> dict[str, str | None]:
     """Each item's reason as the save just wrote it: its newest audit row for this CRF."""
+    session.flush()  # the save's own audit rows (it defers them: see app.crf.services.save)
     rows = session.execute(select(AuditEvent.field, AuditEvent.reason).where(
         AuditEvent.entity_type == "crf_entries", AuditEvent.entity_id == entry.id,
         AuditEvent.field.in_(codes)).order_by(AuditEvent.id))

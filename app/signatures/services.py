@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit import services as audit
@@ -118,13 +118,28 @@ def invalidate_changed(session: Session, entry: CrfEntry, actor: User) -> list[S
     """Invalidate (and audit) the valid signatures over `entry` whose content changed:
     the CRF's own and those of the visit it belongs to."""
     what = f"{entry.form_code} #{entry.sequence}"
-    done = _invalidate(session, CRF, entry.id, lambda: crf_hash(crf_content(entry)), actor,
-                       f"the values of {what} were changed by {actor.full_name}")
-    if entry.visit_id is not None:
+    valid = _valid_over(session, entry)  # every CRF save asks: one statement for both
+    done = _invalidate(session, CRF, entry.id, valid[CRF], lambda: crf_hash(crf_content(entry)),
+                       actor, f"the values of {what} were changed by {actor.full_name}")
+    if entry.visit_id is not None and valid[VISIT]:
         visit = session.get(Visit, entry.visit_id)
-        done += invalidate_visit(session, visit, actor,
-                                 f"{what} of this visit was changed by {actor.full_name}")
+        done += _invalidate(session, VISIT, visit.id, valid[VISIT],
+                            lambda: visit_hash(visit_content(session, visit)), actor,
+                            f"{what} of this visit was changed by {actor.full_name}")
     return done
+
+
+def _valid_over(session: Session, entry: CrfEntry) -> dict[str, list[Signature]]:
+    """The valid signatures of the CRF and of its visit, oldest first."""
+    over = and_(Signature.target == CRF, Signature.target_id == entry.id)
+    if entry.visit_id is not None:
+        over = or_(over, and_(Signature.target == VISIT, Signature.target_id == entry.visit_id))
+    found: dict[str, list[Signature]] = {CRF: [], VISIT: []}
+    for signature in session.scalars(select(Signature).where(over)
+                                     .order_by(Signature.signed_at, Signature.id)):
+        if signature.valid:
+            found[signature.target].append(signature)
+    return found
 
 
 def invalidate_visit(session: Session, visit: Visit, actor: User,
@@ -135,13 +150,13 @@ def invalidate_visit(session: Session, visit: Visit, actor: User,
         why = f"the visit was recorded as not done by {actor.full_name}"
     elif why is None:
         why = f"the visit date was changed to {visit.actual_date.isoformat()} by {actor.full_name}"
-    return _invalidate(session, VISIT, visit.id,
+    valid = [s for s in signatures_for(session, VISIT, visit.id) if s.valid]
+    return _invalidate(session, VISIT, visit.id, valid,
                        lambda: visit_hash(visit_content(session, visit)), actor, why)
 
 
-def _invalidate(session: Session, target: str, target_id: int, current: Callable[[], str],
-                actor: User, why: str) -> list[Signature]:
-    valid = [s for s in signatures_for(session, target, target_id) if s.valid]
+def _invalidate(session: Session, target: str, target_id: int, valid: list[Signature],
+                current: Callable[[], str], actor: User, why: str) -> list[Signature]:
     if not valid:
         return []  # most saves: nothing signed, nothing to hash
     content_hash = current()

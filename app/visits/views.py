@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from wtforms import DateField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -23,6 +24,7 @@ from app.domain.access import Permission
 from app.domain.definitions import FormDef
 from app.locks import panels as lock_panels
 from app.locks import services as locks
+from app.participants.models import Participant
 from app.visits import services
 from app.visits.models import Visit
 
@@ -41,7 +43,9 @@ class NotDoneForm(FlaskForm):
 
 
 def load(visit_id: int) -> Visit:
-    stmt = select(Visit).where(Visit.id == visit_id)
+    # every visit page reads the participant and its protocol version: in the same statement
+    stmt = (select(Visit).where(Visit.id == visit_id)
+            .options(joinedload(Visit.participant).joinedload(Participant.protocol_version)))
     return access.get_or_404(db.session, stmt, lambda v: v.site_id,
                              lambda v: v.participant.study_id)
 
@@ -163,11 +167,17 @@ def _entry(visit: Visit, definition: FormDef, sequence: int, create: bool) -> Cr
         CrfEntry.visit_id == visit.id, CrfEntry.form_code == definition.code,
         CrfEntry.sequence == sequence))
     if entry is None and create:
-        entry = CrfEntry(site_id=visit.site_id, participant_id=visit.participant_id,
-                         visit_id=visit.id, form_code=definition.code, sequence=sequence,
-                         protocol_version_id=visit.participant.protocol_version_id)
-        db.session.add(entry)
-        flush_or_conflict(db.session, entry, 0)  # another first save of it won the race
+        entry = _new_entry(visit, definition, sequence)
+    return entry
+
+
+def _new_entry(visit: Visit, definition: FormDef, sequence: int) -> CrfEntry:
+    entry = CrfEntry(site_id=visit.site_id, participant_id=visit.participant_id,
+                     visit_id=visit.id, form_code=definition.code, sequence=sequence,
+                     protocol_version_id=visit.participant.protocol_version_id,
+                     values=[])  # new: nothing to load
+    db.session.add(entry)
+    flush_or_conflict(db.session, entry, 0)  # another first save of it won the race
     return entry
 
 
@@ -207,17 +217,21 @@ def crf(visit_id: int, form_code: str, sequence: int):
         abort(400)
     if visit.cancelled_at is not None:
         abort(409)  # cancelled at withdrawal: nothing more is recorded for it
-    if (lock := _lock_on(visit, entry)) is not None:
+    # a CRF saved before: its lock first, before any conflict; a new one has none of its own,
+    # and save() refuses it under its participant's or study's lock (Locked, below)
+    if entry is not None and (lock := locks.lock_over(db.session, entry)) is not None:
         flash(str(locks.Locked(lock)), "error")
         return _render_crf(visit, definition, sequence, form, entry, 409)
     expected = int(form.entry_version.data or 0)
     existed = entry is not None
     try:
-        entry = _entry(visit, definition, sequence, create=True)
+        # read above; if someone has created it since, its INSERT is the conflict
+        entry = entry if existed else _new_entry(visit, definition, sequence)
         if expected == 0 and existed:
             raise ConflictError(entry, expected)
         crf_services.save(db.session, entry, definition, form.raw_values(), actor=current_user,
-                          reason=form.change_reason.data, expected_version=expected or None)
+                          reason=form.change_reason.data, expected_version=expected or None,
+                          parsed=form.parsed)
     except ConflictError:
         db.session.rollback()
         entry = _entry(visit, definition, sequence, create=False)
@@ -227,7 +241,7 @@ def crf(visit_id: int, form_code: str, sequence: int):
         db.session.rollback()
         form.change_reason.errors = [str(exc)]
         return _render_crf(visit, definition, sequence, form, entry, 400)
-    except locks.Locked as exc:  # locked between the check above and the save
+    except locks.Locked as exc:  # a new CRF under a lock, or one locked since the check
         db.session.rollback()
         flash(str(exc), "error")
         entry = _entry(visit, definition, sequence, create=False)
@@ -273,12 +287,6 @@ def _render_crf(visit, definition, sequence, form, entry, status=200, conflict=F
         can_enter=access.can(Permission.ENTER_DATA, visit.site_id, visit.participant.study_id)
         and not banner["crf_locks"],
     ), status
-
-
-def _lock_on(visit: Visit, entry: CrfEntry | None):
-    if entry is None:  # not saved yet: only its participant's or study's lock can cover it
-        return locks.participant_lock(db.session, visit.participant)
-    return locks.lock_over(db.session, entry)
 
 
 def completion(visit: Visit, forms: tuple[str, ...], entries: dict[str, list[CrfEntry]],

@@ -79,7 +79,7 @@ def test_data_manager_locks_and_unlocks_a_crf(client, session, world):
     (lock,) = _locks(session)
     assert lock.unlocked_at is not None and lock.unlock_reason == "typo"
     actions = session.scalars(select(AuditEvent.action).where(
-        AuditEvent.entity_type == "locks")).all()
+        AuditEvent.entity_type == "locks").order_by(AuditEvent.id)).all()
     assert actions == ["lock", "unlock"]
     assert "Lock this CRF" in client.get(world["crf_url"]).get_data(as_text=True)
 

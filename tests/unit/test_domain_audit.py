@@ -1,3 +1,4 @@
+import hashlib
 from datetime import date
 from decimal import Decimal
 from enum import Enum
@@ -5,7 +6,7 @@ from enum import Enum
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.audit import FieldChange, diff, render
+from app.domain.audit import GENESIS, FieldChange, chain_hash, chain_tail, diff, render
 
 values = st.one_of(st.none(), st.integers(), st.text(max_size=5), st.booleans())
 states = st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), values)
@@ -44,3 +45,9 @@ def test_changes_lead_from_before_to_after(before, after):
         assert change.new == render(after.get(change.field))
     unchanged = (set(before) | set(after)) - {c.field for c in changes}
     assert all(render(before.get(f)) == render(after.get(f)) for f in unchanged)
+
+
+@given(st.lists(values, min_size=1, max_size=6), st.sampled_from([GENESIS, "ab" * 32]))
+def test_the_tail_is_what_the_hash_covers_after_the_previous_hash(fields, previous):
+    payload = f'["{previous}",{chain_tail(fields)}'
+    assert hashlib.sha256(payload.encode()).hexdigest() == chain_hash(previous, fields)
