@@ -20,6 +20,7 @@ import re
 
 FORMULA_START = frozenset("=+-@\t\r")
 ESCAPE = "'"
+ESCAPED_START = FORMULA_START | {ESCAPE}  # a cell starting otherwise is never escaped
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
@@ -29,9 +30,8 @@ def is_number(value: str) -> bool:
 
 
 def needs_escape(value: str) -> bool:
-    if not value or is_number(value):
-        return False
-    return value[0] in FORMULA_START or value[0] == ESCAPE
+    # the first character decides for almost every cell; only then the number's pattern
+    return bool(value) and value[0] in ESCAPED_START and not is_number(value)
 
 
 def neutralise(value: str) -> str:
