@@ -47,6 +47,9 @@ class Client:
         self.conn.close()
         self.connect()
 
+    def close(self) -> None:
+        self.conn.close()
+
     def send(self, method: str, path: str, body: bytes | None = None,
              keep_cookie: bool = True) -> tuple[int, bytes]:
         headers = {**(FORM if body is not None else {}), "Cookie": self.cookie}

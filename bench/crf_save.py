@@ -109,8 +109,17 @@ def run(ctx: Context) -> Result:
 
 
 def _measure(ctx: Context, server: served.Server, desks: list[crf_forms.Desk]) -> Result:
-    form = crf_forms.definition()
     signed = [http.Client(server, d.username) for d in desks]
+    try:
+        return _signed_in(ctx, server, desks, signed)
+    finally:
+        for client in signed:
+            client.close()
+
+
+def _signed_in(ctx: Context, server: served.Server, desks: list[crf_forms.Desk],
+               signed: list[http.Client]) -> Result:
+    form = crf_forms.definition()
     for client, desk in zip(signed, desks, strict=True):
         client.sign_in(PASSWORD, crf_forms.path(desk.visits[0]))
     held = http.balance(signed, "/login")

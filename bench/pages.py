@@ -48,6 +48,13 @@ class PageCase:
 def run(ctx: Context) -> Result:
     app = create_app({"DATABASE_URL": ctx.url, "SECRET_KEY": "bench", "APP_ENV": "development",
                       "WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False})
+    try:
+        return _measure(ctx, app)
+    finally:
+        app.extensions["db_engine"].dispose()
+
+
+def _measure(ctx: Context, app: Flask) -> Result:
     big, small = _sites(app)
     long_ago = (date.today() - timedelta(days=6 * 365)).isoformat()
     cases = [

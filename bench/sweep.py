@@ -67,7 +67,8 @@ def run(ctx: Context) -> Result:
 
     _vacuum(engine)
     interleave(ctx.repeats, app, hand_written, first, baseline, ctx.progress)
-    visits = engine.connect().execute(text("SELECT count(*) FROM visits")).scalar()
+    with engine.connect() as conn:
+        visits = conn.scalar(text("SELECT count(*) FROM visits"))
     return Result(
         "sweep", "Visit-status sweep",
         f"{visits:,} visits; the first sweep of a network never swept "
