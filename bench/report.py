@@ -90,7 +90,7 @@ def section(result: Result) -> list[str]:
 
 
 def write(path: Path, results: list[Result], engine: Engine, network: str,
-          total_seconds: float, repeats: int) -> None:
+          total_seconds: float, repeats: int, rerun: list[str] | None = None) -> None:
     kept = _kept(path)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = ["# Benchmarks", "",
@@ -98,7 +98,7 @@ def write(path: Path, results: list[Result], engine: Engine, network: str,
              "a baseline in the same run, the two interleaved (A B, B A, …), as min / "
              f"**median** / max over {repeats} repeats. A ratio is application ÷ baseline of "
              "the medians, with the lowest and highest ratio of the paired runs in brackets.",
-             "", f"Run of {stamp}, {total_seconds / 60:.1f} minutes in all.", "",
+             "", _when(stamp, total_seconds, rerun), "",
              "## Machine", "", "| | |", "|---|---|",
              *[f"| {k} | {v} |" for k, v in machine(engine)], "", "## Network", "", network, "",
              "## Results", ""]
@@ -106,6 +106,13 @@ def write(path: Path, results: list[Result], engine: Engine, network: str,
         lines += section(result)
     lines += [KEPT, kept]
     path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+
+
+def _when(stamp: str, seconds: float, rerun: list[str] | None) -> str:
+    if not rerun:
+        return f"Run of {stamp}, {seconds / 60:.1f} minutes in all."
+    return (f"{', '.join(rerun)} run again on {stamp} ({seconds / 60:.1f} minutes, network "
+            "reused); the other sections are from the last run of each: see its seconds.")
 
 
 def _kept(path: Path) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import quopri
+import re
 import uuid
 from datetime import datetime
 from email.generator import BytesGenerator
@@ -33,6 +34,8 @@ PLAIN, HTML = 'text/plain; charset="utf-8"', 'text/html; charset="utf-8"'
 CALENDAR = 'text/calendar; charset="utf-8"; method="PUBLISH"'
 ATTACHED = 'attachment; filename="visits.ics"'
 CRLF = "\r\n"
+LINE_LIMIT = 78  # a header's line, as the email package folds them
+LINE_BREAK = re.compile(r"\r\n|\r|\n")  # as email.generator finds them
 
 
 def as_email(row: Mail, sender: str, now: datetime) -> Message:
@@ -48,10 +51,50 @@ def as_email(row: Mail, sender: str, now: datetime) -> Message:
 
 
 def as_bytes(row: Mail, sender: str, now: datetime) -> bytes:
-    """The message on the wire, flattened once (sendmail then sends it as it is)."""
-    buffer = io.BytesIO()
-    BytesGenerator(buffer, mangle_from_=False).flatten(as_email(row, sender, now), linesep=CRLF)
-    return buffer.getvalue()
+    """The message on the wire, flattened once (sendmail then sends it as it is).
+
+    With short ASCII headers (a reminder's always are) it is written here directly: the
+    same bytes the email package writes (tests/unit/test_mail.py checks it), in a tenth of
+    the time, which was a quarter of the sender's time (docs/benchmarks.md). Anything else
+    goes through the email package.
+    """
+    headers = _headers(row, sender, now)
+    if not all(_fits(name, value) for name, value in headers):
+        buffer = io.BytesIO()
+        BytesGenerator(buffer, mangle_from_=False).flatten(as_email(row, sender, now),
+                                                           linesep=CRLF)
+        return buffer.getvalue()
+    content_type, _, rest = _written(row).partition(CRLF)  # first, as the email package has it
+    lines = [content_type, "MIME-Version: 1.0", *(f"{name}: {value}" for name, value in headers)]
+    return (CRLF.join(lines) + CRLF + rest).encode("ascii")
+
+
+def _written(row: Mail) -> str:
+    body = _written_multipart("alternative", [_written_text(row.body_text, PLAIN),
+                                              _written_text(row.body_html, HTML)])
+    if not row.ics:
+        return body
+    calendar = _written_text(row.ics, CALENDAR, f"Content-Disposition: {ATTACHED}")
+    return _written_multipart("mixed", [body, calendar])
+
+
+def _fits(name: str, value: str | Header) -> bool:
+    """A header that goes on one line as it is."""
+    return (isinstance(value, str) and value.isascii() and "\n" not in value
+            and "\r" not in value and len(name) + len(value) + 2 <= LINE_LIMIT)
+
+
+def _written_multipart(subtype: str, parts: list[str]) -> str:
+    boundary = _boundary()
+    return (f'Content-Type: multipart/{subtype}; boundary="{boundary}"{CRLF}{CRLF}'
+            f"--{boundary}{CRLF}" + f"{CRLF}--{boundary}{CRLF}".join(parts)
+            + f"{CRLF}--{boundary}--{CRLF}")
+
+
+def _written_text(content: str, content_type: str, *more: str) -> str:
+    lines = [f"Content-Type: {content_type}", "Content-Transfer-Encoding: quoted-printable",
+             *more]
+    return CRLF.join(lines) + CRLF + CRLF + LINE_BREAK.sub(CRLF, _quoted(content))
 
 
 def _headers(row: Mail, sender: str, now: datetime) -> list[tuple[str, str | Header]]:

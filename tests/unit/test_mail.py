@@ -1,11 +1,16 @@
-"""A reminder as it goes on the wire: parts readable back as text, HTML and calendar, and
-headers beyond ASCII encoded."""
+"""A reminder as it goes on the wire: written directly, the same bytes the email package
+makes of the same message; parts readable back as text, HTML and calendar."""
 
 from __future__ import annotations
 
 import email
+import io
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.generator import BytesGenerator
+
+import pytest
 
 from app.notify import mail
 
@@ -24,6 +29,28 @@ class Row:
     ics: str | None = None
 
 
+def _counting():
+    """Boundaries =_000…0, =_000…1, …: the same for both ways of writing a message."""
+    counter = itertools.count()
+    return lambda: f"=_{next(counter):024x}"
+
+
+def _generated(row: Row) -> bytes:
+    buffer = io.BytesIO()
+    BytesGenerator(buffer, mangle_from_=False).flatten(mail.as_email(row, "ecrf@localhost", NOW),
+                                                       linesep="\r\n")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("ics", [None, ICS])
+def test_written_directly_as_the_email_package_writes_it(monkeypatch, ics):
+    row = Row(ics=ics)
+    monkeypatch.setattr(mail, "_boundary", _counting())
+    written = mail.as_bytes(row, "ecrf@localhost", NOW)
+    monkeypatch.setattr(mail, "_boundary", _counting())
+    assert written == _generated(row)
+
+
 def test_parts_read_back_as_written():
     message = email.message_from_bytes(mail.as_bytes(Row(ics=ICS), "ecrf@localhost", NOW))
     assert message["Message-ID"] == "<0123456789abcdef@ecrf.reminders>"
@@ -36,7 +63,7 @@ def test_parts_read_back_as_written():
     assert b"DTSTART;VALUE=DATE:20260302" in calendar.get_payload(decode=True)
 
 
-def test_a_header_beyond_ascii_is_encoded():
+def test_a_header_beyond_ascii_goes_through_the_email_package():
     row = Row(subject="[SITEÄ] Visit reminders 2026-03-02: 1 due")
     written = mail.as_bytes(row, "ecrf@localhost", NOW)
     assert b"Subject: =?utf-8?" in written
