@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from app.domain import tabular
 from app.domain.definitions import FormDef
+from bench.sweep import STATUS
 
 
 def _sites(site_ids: frozenset[int] | None, column: str) -> str:
@@ -48,18 +49,8 @@ GROUP BY e.id, s.id, p.id, sc.id, v.id
 ORDER BY e.id"""
 
 
-_TODAY = "(now() AT TIME ZONE s.timezone)::date"
-_STATUS = f"""CASE
-    WHEN v.actual_date IS NOT NULL AND v.actual_date BETWEEN v.window_start AND v.window_end
-      THEN 'completed'
-    WHEN v.actual_date IS NOT NULL THEN 'completed_out_of_window'
-    WHEN v.not_done_reason IS NOT NULL THEN 'not_done'
-    WHEN v.cancelled_at IS NOT NULL THEN 'cancelled'
-    WHEN v.window_start > {_TODAY} + s.reminder_lead_days THEN 'scheduled'
-    WHEN v.window_start > {_TODAY} THEN 'upcoming'
-    WHEN v.target_date >= {_TODAY} THEN 'due'
-    WHEN v.window_end >= {_TODAY} THEN 'overdue'
-    ELSE 'missed' END"""
+# the status rule in SQL, the same text the sweep's baseline runs
+_STATUS = STATUS.format(today="(now() AT TIME ZONE s.timezone)::date")
 
 
 def visit_rows(study_code: str, study_id: int, site_ids: frozenset[int] | None) -> str:
