@@ -16,8 +16,9 @@ $(VENV)/.installed-runtime: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --editable .
 	touch $@
 
+# The suite runs `make bench` at toy size, so it installs the benchmarks' extra too.
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --editable '.[test]'
+	$(BIN)/pip install --quiet --editable '.[test,bench]'
 	touch $@ $(VENV)/.installed-runtime
 
 ## run: install, migrate the SQLite database, load studies, create demo logins, serve on :5000
@@ -32,13 +33,9 @@ test: $(VENV)/.installed-test chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --editable '.[test,bench]'
-	touch $@ $(VENV)/.installed-test $(VENV)/.installed-runtime
-
 ## bench: generate a 100,000-participant network on the local PostgreSQL, run every
 ## benchmark against its baseline, write docs/benchmarks.md (BENCH_ARGS: e.g. --reuse)
-bench: $(VENV)/.installed-bench
+bench: $(VENV)/.installed-test
 	@pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is down; starting it"; \
 	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -49,8 +49,11 @@ def gunicorn(url: str, workers: int, threads: int, log: Path) -> Iterator[Server
     """gunicorn serving bench.wsgi against the database at `url`."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url}
-    process = subprocess.Popen(command(port, workers, threads, log), cwd=PROJECT_ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    # what gunicorn prints before its own log opens (a missing module, say) lands there too
+    with log.open("ab") as early:
+        process = subprocess.Popen(command(port, workers, threads, log), cwd=PROJECT_ROOT,
+                                   env=env, stdout=subprocess.DEVNULL, stderr=early)
     try:
         _wait_for_workers(process, port, workers, log)
         yield Server(HOST, port, workers, threads)

@@ -66,8 +66,10 @@ def odm_data(engine: Engine, study_code: str, site_ids: frozenset[int] | None,
                      FileOID=oids.file_oid(study.code, now) + ".data",
                      CreationDateTime=when(now), ODMVersion="1.3.2", Originator="Lupus eCRF")
         parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<ODM{head}>\n']
-        size = 0  # of the fragments waiting in `parts`, counted as they come
         parts += _admin(conn, study, versions, site_ids, now)
+        # the header leaves before the sorted instances are read: the download starts at once
+        yield "".join(parts).encode()
+        parts, size = [], 0  # size: of the fragments waiting in `parts`, counted as they come
         for version_id, number in versions:
             clinical = attrs(StudyOID=oids.study_oid(study.code),
                              MetaDataVersionOID=oids.metadata_version_oid(study.code, number))
