@@ -182,10 +182,12 @@ def save_crf(visit_id: int, form_code: str, sequence: int):
     problems = parse_all(definition, raw).problems
     if problems:
         raise Problem(422, "Nothing was saved: fix the values named.", problems)
+    created = entry is None
     try:
         entry = entry or visit_views.find_entry(found, definition, sequence, create=True)
         crf_services.save(db.session, entry, definition, raw, actor=current_user,
-                          reason=_text(body.get("reason")), expected_version=version or None)
+                          reason=_text(body.get("reason")), expected_version=version or None,
+                          created=created)
     except ConflictError:
         raise Problem(409, "Someone saved this CRF since you read it.") from None
     except ReasonRequired as exc:

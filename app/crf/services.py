@@ -56,17 +56,19 @@ def typed_values(form: FormDef, entry: CrfEntry) -> Entry:
 
 def save(session: Session, crf: CrfEntry, form: FormDef, raw: Mapping[str, Any], *,
          actor: User, reason: str | None, expected_version: int | None = None,
-         parsed: Entry | None = None) -> SaveResult:
+         parsed: Entry | None = None, created: bool = False) -> SaveResult:
     """Save every value that parses; report the others. Changing a saved value needs a reason.
 
-    `parsed` is `parse_all(form, raw)` when the caller has it already (a validated form).
+    `parsed` is `parse_all(form, raw)` when the caller has it already (a validated form);
+    `created` says the CRF was inserted in this transaction, so no query is on it yet.
 
     Raises ConflictError if someone saved this CRF since `expected_version`, Locked if a
     lock covers it, and ReasonRequired (saving nothing) if a saved value would change
     without a reason. Signatures over changed content are invalidated and values outside
     their soft range open queries, in the same transaction.
     """
-    locks.ensure_unlocked(session, crf)
+    with session.no_autoflush:  # a new CRF is inserted below, with its first values
+        locks.ensure_unlocked(session, crf)
     if expected_version is not None and crf.version != expected_version:
         raise audit.ConflictError(crf, expected_version)
     parsed = parsed if parsed is not None else parse_all(form, raw)
@@ -89,14 +91,17 @@ def save(session: Session, crf: CrfEntry, form: FormDef, raw: Mapping[str, Any],
                 setattr(row, name, value)
     if planned:
         crf.updated_at = utcnow()
-        audit.flush_or_conflict(session, crf, expected_version or crf.version)  # bumps it
+    if planned or crf.id is None:  # bumps the version; inserts a new CRF (the same one
+        # created by another save meanwhile is a conflict)
+        audit.flush_or_conflict(session, crf, expected_version or crf.version or 0)
+    if planned:
         _insert_values(session, crf, added)
         _audit(session, crf, changes, set(existing), actor, reason)
         # Flushing audit rows locks the chain head until the commit, and every save waits on
         # that lock: these look-ups must not flush them early (they flush when they must).
         with session.no_autoflush:
             signatures.invalidate_changed(session, crf, actor)
-            queries.after_save(session, crf, form, parsed, changes, actor)
+            queries.after_save(session, crf, form, parsed, changes, actor, created=created)
     return SaveResult(parsed, changes)
 
 

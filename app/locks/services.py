@@ -62,7 +62,9 @@ def locks_over(session: Session, entry: CrfEntry) -> list[Lock]:
     """Every active lock covering this CRF. A screening CRF has no participant."""
     study_id = (select(ProtocolVersion.study_id)
                 .where(ProtocolVersion.id == entry.protocol_version_id).scalar_subquery())
-    clauses = [_on("crf", entry.id), _on("study", study_id)]
+    clauses = [_on("study", study_id)]
+    if entry.id is not None:  # not a CRF being created: it may have a lock of its own
+        clauses.append(_on("crf", entry.id))
     if entry.participant_id is not None:
         clauses.append(_on("participant", entry.participant_id))
     return _covering(session, *clauses)

@@ -70,7 +70,7 @@ def reopen(session: Session, query: Query, text: str, *, actor: User,
 
 
 def after_save(session: Session, entry: CrfEntry, form: FormDef, parsed: Entry,
-               changes: list[FieldChange], actor: User) -> None:
+               changes: list[FieldChange], actor: User, created: bool = False) -> None:
     """Called by the CRF save, in its transaction, with the values it changed.
 
     A changed item with an open query gets a "correct" message (old → new, with the change
@@ -80,7 +80,7 @@ def after_save(session: Session, entry: CrfEntry, form: FormDef, parsed: Entry,
     changed = {c.field: c for c in changes if c.field in form.items}
     if not changed:
         return
-    pending = list(session.scalars(select(Query).where(
+    pending = [] if created else list(session.scalars(select(Query).where(  # none on a new CRF
         Query.entry_id == entry.id, Query.item_code.in_(list(changed)),
         Query.status != CLOSED)))
     _record_corrections(session, entry, [q for q in pending if q.status == QueryStatus.OPEN],

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -14,10 +24,10 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app import access
 from app.access import access as rule
-from app.audit.services import ConflictError, ReasonRequired, flush_or_conflict
+from app.audit.services import ConflictError, ReasonRequired
 from app.audit.services import history as audit_history
 from app.crf import services as crf_services
-from app.crf.forms import bind
+from app.crf.forms import CrfForm, bind, read_posted
 from app.crf.models import CrfEntry
 from app.db import db
 from app.domain.access import Permission
@@ -176,8 +186,7 @@ def _new_entry(visit: Visit, definition: FormDef, sequence: int) -> CrfEntry:
                      visit_id=visit.id, form_code=definition.code, sequence=sequence,
                      protocol_version_id=visit.participant.protocol_version_id,
                      values=[])  # new: nothing to load
-    db.session.add(entry)
-    flush_or_conflict(db.session, entry, 0)  # another first save of it won the race
+    db.session.add(entry)  # inserted by the save, with its values (or a conflict there)
     return entry
 
 
@@ -206,54 +215,81 @@ def crf(visit_id: int, form_code: str, sequence: int):
     definition = _definition(visit, form_code)
     if sequence < 1 or (sequence > 1 and not definition.repeating):
         abort(404)
-    entry = _entry(visit, definition, sequence, create=False)
+    # a first save (version 0) is not looked for: its INSERT finds one saved meanwhile
+    first = request.method == "POST" and request.form.get("entry_version") in ("0", "")
+    entry = None if first else _entry(visit, definition, sequence, create=False)
     raw, version = (entry.raw_values(), entry.version) if entry else ({}, 0)
     if request.method == "GET":
         return _render_crf(visit, definition, sequence, bind(definition, raw, version), entry)
     access.require(Permission.ENTER_DATA, visit.site_id, visit.participant.study_id)
-    form = bind(definition, raw, version, request.form)
-    valid = form.validate()
-    if form.errors.get("csrf_token"):
-        abort(400)
+    # a valid post is read without its WTForms form; the form is built when a page shows it
+    posted = read_posted(definition, raw, request.form) if _csrf_checked() else None
+    valid = posted is not None
+    form = None if valid else bind(definition, raw, version, request.form)
+    if form is not None:
+        valid = form.validate()
+        if form.errors.get("csrf_token") or not (form.entry_version.data or "0").isdecimal():
+            abort(400)
+        posted = form.posted()
+
+    def shown() -> CrfForm:
+        """The form as posted, for a page that shows it again."""
+        nonlocal form
+        if form is None:
+            form = bind(definition, raw, version, request.form)
+            form.validate()
+        return form
+
     if visit.cancelled_at is not None:
         abort(409)  # cancelled at withdrawal: nothing more is recorded for it
     # a CRF saved before: its lock first, before any conflict; a new one has none of its own,
     # and save() refuses it under its participant's or study's lock (Locked, below)
     if entry is not None and (lock := locks.lock_over(db.session, entry)) is not None:
         flash(str(locks.Locked(lock)), "error")
-        return _render_crf(visit, definition, sequence, form, entry, 409)
-    expected = int(form.entry_version.data or 0)
+        return _render_crf(visit, definition, sequence, shown(), entry, 409)
+    expected = posted.version
     existed = entry is not None
     try:
         # read above; if someone has created it since, its INSERT is the conflict
         entry = entry if existed else _new_entry(visit, definition, sequence)
         if expected == 0 and existed:
             raise ConflictError(entry, expected)
-        crf_services.save(db.session, entry, definition, form.raw_values(), actor=current_user,
-                          reason=form.change_reason.data, expected_version=expected or None,
-                          parsed=form.parsed)
+        crf_services.save(db.session, entry, definition, posted.raw, actor=current_user,
+                          reason=posted.reason, expected_version=expected or None,
+                          parsed=posted.parsed, created=not existed)
     except ConflictError:
         db.session.rollback()
         entry = _entry(visit, definition, sequence, create=False)
-        form.entry_version.data = str(entry.version)  # saving again is then possible
-        return _render_crf(visit, definition, sequence, form, entry, 409, conflict=True)
+        if first:  # not read above: the page shows it as saved, what was posted over it
+            raw, form = entry.raw_values(), None
+            if (lock := locks.lock_over(db.session, entry)) is not None:  # its lock first
+                flash(str(locks.Locked(lock)), "error")
+                return _render_crf(visit, definition, sequence, shown(), entry, 409)
+        shown().entry_version.data = str(entry.version)  # saving again is then possible
+        return _render_crf(visit, definition, sequence, shown(), entry, 409, conflict=True)
     except ReasonRequired as exc:
         db.session.rollback()
-        form.change_reason.errors = [str(exc)]
-        return _render_crf(visit, definition, sequence, form, entry, 400)
+        shown().change_reason.errors = [str(exc)]
+        return _render_crf(visit, definition, sequence, shown(), entry, 400)
     except locks.Locked as exc:  # a new CRF under a lock, or one locked since the check
         db.session.rollback()
         flash(str(exc), "error")
         entry = _entry(visit, definition, sequence, create=False)
-        return _render_crf(visit, definition, sequence, form, entry, 409)
+        return _render_crf(visit, definition, sequence, shown(), entry, 409)
     db.session.commit()
     if not valid:
         flash("Saved what could be saved; fix the values marked below.", "error")
-        form.entry_version.data = str(entry.version)
-        return _render_crf(visit, definition, sequence, form, entry, 400)
+        shown().entry_version.data = str(entry.version)
+        return _render_crf(visit, definition, sequence, shown(), entry, 400)
     flash(f"{definition.title} saved.", "success")
     return redirect(url_for("visits.crf", visit_id=visit.id, form_code=form_code,
                             sequence=sequence))
+
+
+def _csrf_checked() -> bool:
+    """CSRFProtect checked the token before the view, or tokens are off: the form's own
+    check would add nothing."""
+    return bool(g.get("csrf_valid")) or not current_app.config.get("WTF_CSRF_ENABLED", True)
 
 
 @bp.route("/<int:visit_id>/forms/<form_code>/<int:sequence>/history")

@@ -256,3 +256,26 @@ def _study_id(session) -> int:
 
     session.rollback()
     return session.scalar(select(Study.id).where(Study.code == "MINI"))
+
+
+def test_a_first_save_of_a_crf_saved_meanwhile_is_a_conflict_or_its_lock(client, session,
+                                                                         world):
+    """A post of version 0 is saved without looking for the CRF first: when it exists
+    (someone else saved it meanwhile), the INSERT is refused and the page says why."""
+    login(client, "coord-a")
+    resp = client.post(world["crf_url"], data={**PULSE, "PULSE-value": "88"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 409
+    assert "Now stored: 70 bpm" in page and 'value="88"' in page  # nothing typed is lost
+    assert _pulse(session, world["entry"]) == "70"
+    client.post("/logout")
+    login(client, "dm-a")
+    _lock_crf(client, world["entry"])
+    client.post("/logout")
+    login(client, "coord-a")
+    resp = client.post(world["crf_url"], data={**PULSE, "PULSE-value": "89"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 409
+    assert "This CRF is locked; nothing was saved." in page and 'value="89"' in page
+    assert _pulse(session, world["entry"]) == "70"
+    assert session.scalar(select(CrfEntry.version).where(CrfEntry.id == world["entry"].id)) == 1

@@ -64,3 +64,30 @@ def test_cell_count_round_trip(value, a, b):
 def test_creatinine_round_trip(value):
     back = convert(convert(value, "mg/dL", "umol/L", "CREAT"), "umol/L", "mg/dL", "CREAT")
     assert back == pytest.approx(value, rel=D("1e-9"))
+
+
+_PAIRS = [(unit, target, analyte) for unit in ("mg/dL", "umol/L", "mg/L", "g/L", "g/dL",
+                                               "mg/mmol", "mg/mg", "10^3/uL", "/uL", "/mm3",
+                                               "10^9/L", "lb", "kg")
+          for target in ("mg/dL", "umol/L", "g/dL", "mg/mg", "/uL", "10^9/L", "kg")
+          for analyte in (None, "CREAT", "BILI")]
+
+
+def _through_pint(value: Decimal, unit: str, target: str, analyte: str | None) -> Decimal:
+    from app.domain import units
+
+    return units._round(units._magnitude(value, unit, target, analyte))
+
+
+@given(st.sampled_from(_PAIRS), st.decimals(min_value=0, max_value=100_000, places=3))
+def test_the_cached_factor_converts_as_pint_does(pair, value):
+    """A conversion multiplies by a factor Pint computed once: the same digits as Pint's
+    conversion of the value itself, rounded alike."""
+    unit, target, analyte = pair
+    try:
+        expected = _through_pint(value, unit, target, analyte)
+    except UnitError:
+        with pytest.raises(UnitError):
+            convert(value, unit, target, analyte)
+        return
+    assert convert(value, unit, target, analyte) == expected
