@@ -3,7 +3,7 @@ and no request carrying a NUL character reaches a view."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, jsonify, request
 
 CSP = "; ".join((
     "default-src 'self'",
@@ -28,13 +28,17 @@ HEADERS = {
 
 def init_app(app: Flask) -> None:
     @app.before_request
-    def _no_nul() -> None:
+    def _no_nul() -> tuple[Response, int] | None:
         """PostgreSQL text cannot hold NUL, and no one types it: a 400, not a database error."""
         if any("\x00" in key or "\x00" in value
                for values in (request.args, request.form)
                for key, value in values.items(multi=True)) \
                 or (request.is_json and b"\\u0000" in request.get_data()):
-            abort(400, "A parameter or field holds a NUL character.")
+            why = "A parameter or field holds a NUL character."
+            if request.path.startswith("/api/"):  # an API caller reads JSON, routed or not
+                return jsonify({"error": why}), 400
+            abort(400, why)
+        return None
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -191,3 +191,9 @@ def test_a_nul_character_is_a_400_not_a_database_error(client, api_world):
     resp = client.post(f"/visits/{api_world['visit'].id}/forms/LAB",
                        data={"HGB-value": "1\x002", "entry_version": "0"})
     assert resp.status_code == 400
+
+
+def test_a_nul_character_on_an_unrouted_api_url_is_json_too(client, api_world):
+    resp = client.put("/api/v1/visits/20046716394/date", headers=_auth(api_world["coord"]),
+                      json={"reason": "a\u0000b"})
+    assert resp.status_code == 400 and resp.is_json and "NUL" in resp.json["error"]
